@@ -1,0 +1,73 @@
+import ky from 'ky';
+import { AuthError } from '../errors.ts';
+
+/** A response read in full (up to the size cap). */
+export interface HttpResponse {
+  status: number;
+  text: string;
+}
+
+/** Options for one request. */
+export interface HttpOptions {
+  /** Milliseconds for the whole request, body included. */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Transport override (tests, proxies). */
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+/** Answers larger than this are refused: no token response is anywhere near it. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+async function readCapped(response: Response, url: string): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new AuthError('invalid_response', `The answer from ${url} is larger than ${MAX_BODY_BYTES} bytes; that is no token response. Check the host and routes.`, {
+        status: response.status,
+      });
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function transportError(error: unknown, url: string, options: HttpOptions): AuthError {
+  if (error instanceof AuthError) return error;
+  if (options.signal?.aborted) return new AuthError('cancelled', `The request to ${url} was cancelled.`, { cause: error });
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError') {
+    return new AuthError('network', `${url} did not answer within ${Math.round(options.timeoutMs / 1000)} s. Check the network and the host, or try again later.`, { cause: error });
+  }
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : error instanceof Error ? `: ${error.message}` : '';
+  return new AuthError('network', `Could not reach ${url}${cause}. Check the network and the host, then try again.`, { cause: error });
+}
+
+/**
+ * POST a form (or nothing) and read the answer, whatever its status. Never
+ * follows redirects: a token endpoint that redirects is misconfigured.
+ */
+export async function postForm(url: string, form: Record<string, string> | undefined, options: HttpOptions): Promise<HttpResponse> {
+  try {
+    const response = await ky.post(url, {
+      body: form === undefined ? undefined : new URLSearchParams(form),
+      headers: { accept: 'application/json' },
+      timeout: options.timeoutMs,
+      retry: 0,
+      throwHttpErrors: false,
+      redirect: 'manual',
+      signal: options.signal,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    return { status: response.status, text: await readCapped(response, url) };
+  } catch (error) {
+    throw transportError(error, url, options);
+  }
+}

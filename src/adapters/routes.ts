@@ -1,0 +1,73 @@
+import { AuthError } from '../errors.ts';
+import { verifierFromState, type CallbackParams } from '../protocol/callback.ts';
+import { parseDeviceCodeResponse } from '../protocol/device.ts';
+import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow } from '../protocol/error-response.ts';
+import { joinUrl } from '../protocol/host.ts';
+import { parseTokenResponse } from '../protocol/token.ts';
+import type { Config, DeviceCode, Token } from '../types.ts';
+import { postForm, type HttpResponse } from './http.ts';
+
+/** The transport settings the route calls share. */
+export interface RouteOptions {
+  signal?: AbortSignal | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+function parseJson(response: HttpResponse): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(response.text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/**
+ * Interpret a response that should carry JSON: an error status, a non-JSON
+ * body or an error sent with HTTP 200 all become an {@link AuthError}.
+ */
+function successBody(response: HttpResponse, what: string): unknown {
+  if (response.status < 200 || response.status >= 300) throw interpretErrorResponse(response.status, response.text, what);
+  const parsed = parseJson(response);
+  if (!parsed.ok || extractOAuthError(parsed.value)) throw interpretErrorResponse(response.status, response.text, what);
+  return parsed.value;
+}
+
+async function tokenRequest(config: Config, form: Record<string, string>, what: string, options: RouteOptions): Promise<Token> {
+  const response = await postForm(joinUrl(config.host, config.tokenRoute), form, { timeoutMs: config.requestTimeout * 1000, ...options });
+  return parseTokenResponse(successBody(response, what), undefined, response.status);
+}
+
+/** `POST {host}{deviceRoute}`: a new device code. A server without a device flow gives `unsupported_flow`. */
+export async function requestDeviceCode(config: Config, options: RouteOptions = {}): Promise<DeviceCode> {
+  const response = await postForm(joinUrl(config.host, config.deviceRoute), undefined, { timeoutMs: config.requestTimeout * 1000, ...options });
+  try {
+    return parseDeviceCodeResponse(successBody(response, 'The device authorization request'), response.status);
+  } catch (error) {
+    if (error instanceof AuthError && meansNoDeviceFlow(error)) {
+      throw new AuthError('unsupported_flow', `${config.host} offers no device login (HTTP ${error.status}). Use the code flow (flow: "code"), which opens a browser on this machine.`, {
+        status: error.status,
+        detail: error.detail,
+      });
+    }
+    throw error;
+  }
+}
+
+/** One device-flow poll (`device-code=...`). Pending, slow_down, denial and expiry arrive as errors with those codes. */
+export function pollDeviceToken(config: Config, deviceCode: string, options: RouteOptions = {}): Promise<Token> {
+  return tokenRequest(config, { 'device-code': deviceCode }, 'The device login', options);
+}
+
+/** Refresh (`refresh-token=...`). */
+export function refreshWith(config: Config, refreshToken: string, options: RouteOptions = {}): Promise<Token> {
+  return tokenRequest(config, { 'refresh-token': refreshToken }, 'The token refresh', options);
+}
+
+/** Exchange the callback's code; the verifier comes from `state`. */
+export function exchangeCode(config: Config, params: CallbackParams, redirectUri: string, options: RouteOptions = {}): Promise<Token> {
+  const verifier = verifierFromState(params.state);
+  if (params.code === undefined || verifier === undefined) {
+    return Promise.reject(new AuthError('invalid_response', 'The login callback carried no code or no PKCE verifier in its state. Run the login again.'));
+  }
+  return tokenRequest(config, { code: params.code, redirect_uri: redirectUri, code_verifier: verifier, grant_type: 'authorization_code' }, 'The code exchange', options);
+}

@@ -1,0 +1,53 @@
+import { decideInteractive } from './adapters/environment.ts';
+import { hostActorFor } from './host-actor.ts';
+import type { Presenter } from './presenter.ts';
+import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
+import type { FlowKind, Token } from './types.ts';
+
+/** Options for {@link authenticate}. */
+export interface AuthenticateOptions extends ServerOptions, Presenter {
+  /** Skip the cached and refresh tokens: log in again. @default false */
+  force?: boolean | undefined;
+  /** Seconds a person has to finish an interactive login. @default 600 */
+  timeout?: number | undefined;
+  /**
+   * Whether a person can take part. `undefined` detects it: a terminal on
+   * stdin and stdout, and no batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...).
+   */
+  interactive?: boolean | undefined;
+  /** Interactive login kind: device flow with code-flow fallback (`auto`), or one of them. @default 'auto' */
+  flow?: FlowKind | undefined;
+  /** Cancels this call (the login stops once no caller waits for it). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A ready token for `host`: the cached one if it is valid for at least 60 s
+ * more (no request), else a refresh, else an interactive login (device flow,
+ * or the code flow where the server has no device flow), else an
+ * `AuthError` with code `login_required` that says how to log in.
+ *
+ * Concurrent calls for one host share one refresh or login.
+ *
+ * @example
+ * ```ts
+ * const token = await authenticate({ host: 'https://myapp.example.org' });
+ * await fetch('https://myapp.example.org/api', { headers: token.headers });
+ * ```
+ * @throws {AuthError} with a stable `code`.
+ */
+export async function authenticate(options: AuthenticateOptions): Promise<Token> {
+  const settings = resolveSettings(options);
+  const decision = decideInteractive(options.interactive);
+  return hostActorFor(settings).run({
+    force: options.force ?? false,
+    flow: options.flow ?? 'auto',
+    interactive: decision.interactive,
+    whyNotInteractive: decision.why,
+    timeout: options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
+    onDeviceCode: options.onDeviceCode,
+    onLoginUrl: options.onLoginUrl,
+    openBrowser: options.openBrowser,
+    signal: options.signal,
+  });
+}

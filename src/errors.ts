@@ -1,0 +1,83 @@
+/**
+ * Stable error codes. Branch on `error.code`, never on the message.
+ *
+ * Most codes are the RFC 6749 / RFC 8628 `error` values a server sends; the
+ * rest describe what happened on our side.
+ */
+export type AuthErrorCode =
+  | 'login_required'
+  | 'access_denied'
+  | 'expired_token'
+  | 'timeout'
+  | 'cancelled'
+  | 'network'
+  | 'invalid_response'
+  | 'invalid_grant'
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'unsupported_flow'
+  | 'state_mismatch'
+  | 'store_error'
+  | 'lock_timeout'
+  | 'port_unavailable'
+  | 'unexpected'
+  | (string & {});
+
+/** Options for {@link AuthError}. */
+export interface AuthErrorOptions {
+  /** HTTP status of the response that caused the error, if there was one. */
+  status?: number | undefined;
+  /** The server's error payload, with secrets removed. */
+  detail?: unknown;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/**
+ * Every failure of this library reaches the caller as an `AuthError`.
+ *
+ * @example
+ * ```ts
+ * try { await authenticate({ host }); }
+ * catch (error) {
+ *   if (isAuthError(error) && error.code === 'login_required') { ... }
+ * }
+ * ```
+ */
+export class AuthError extends Error {
+  /** Stable, machine-readable code (see {@link AuthErrorCode}). */
+  readonly code: AuthErrorCode;
+  /** HTTP status of the response that caused the error, if any. */
+  readonly status: number | undefined;
+  /** The provider's error payload with secrets removed, if any. */
+  readonly detail: unknown;
+
+  constructor(code: AuthErrorCode, message: string, options: AuthErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AuthError';
+    this.code = code;
+    this.status = options.status;
+    this.detail = options.detail;
+  }
+
+  /** A plain, serialisable summary (no stack, no cause). */
+  toJSON(): { name: string; code: string; message: string; status?: number } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.status === undefined ? {} : { status: this.status }),
+    };
+  }
+}
+
+/** Type guard for {@link AuthError}. */
+export function isAuthError(value: unknown): value is AuthError {
+  return value instanceof AuthError;
+}

@@ -1,0 +1,159 @@
+import { decideInteractive } from './adapters/environment.ts';
+import { requestDeviceCode } from './adapters/routes.ts';
+import { hostActorFor, resetHostActors, type AuthStateView, type HostActor } from './host-actor.ts';
+import type { Presenter } from './presenter.ts';
+import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
+import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
+import type { Config, DeviceCode, FlowKind, Token } from './types.ts';
+
+/** Options of a flow class: the server, the store, and how logins run. */
+export interface FlowOptions extends Omit<ServerOptions, 'host'>, Presenter {
+  /** Seconds a person has to finish a login. @default 600 */
+  timeout?: number | undefined;
+  /** Whether a person can take part. @default true (batch-job variables still say no) */
+  interactive?: boolean | undefined;
+}
+
+/** `new DeviceFlow({ config })`: a full or partial {@link Config}. */
+export interface FlowInit extends FlowOptions {
+  config: Partial<Config> & { host: string };
+}
+
+/** What `authenticate()` on a flow accepts. */
+export interface FlowAuthenticateOptions {
+  /** Skip the cached and refresh tokens. @default false */
+  force?: boolean | undefined;
+  /** Open the browser. @default true */
+  autoOpen?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+const instances = new Map<unknown, Map<string, BaseFlow>>();
+
+/**
+ * What both flows share: the token of their host, refresh, and the host's
+ * actor. Instances are per class and host: `new DeviceFlow(h) === new DeviceFlow(h)`.
+ */
+export abstract class BaseFlow {
+  /** The normalised host. */
+  readonly host: string;
+  /** The resolved configuration. */
+  readonly config: Config;
+  readonly #options: FlowOptions;
+  readonly #hostActor: HostActor;
+  protected abstract readonly flowKind: FlowKind;
+
+  constructor(hostOrInit: string | FlowInit, options: FlowOptions = {}) {
+    const init: FlowOptions & ServerOptions = typeof hostOrInit === 'string'
+      ? { ...options, host: hostOrInit }
+      : { ...hostOrInit, ...hostOrInit.config };
+    const settings = resolveSettings(init);
+    const hostActor = hostActorFor(settings);
+    let perClass = instances.get(new.target);
+    if (!perClass) instances.set(new.target, (perClass = new Map()));
+    const existing = perClass.get(`${hostActor.key} ${settings.store.path}`);
+    this.host = hostActor.key;
+    this.config = settings.config;
+    this.#options = init;
+    this.#hostActor = hostActor;
+    if (existing) return existing;
+    perClass.set(`${hostActor.key} ${settings.store.path}`, this);
+  }
+
+  /** Forget every flow instance and stop every host actor. */
+  static resetInstances(): void {
+    instances.clear();
+    resetHostActors();
+  }
+
+  /** The host's xstate actor (for `@xstate/react`'s `useSelector`, inspection, ...). Its context holds the token: do not log it. */
+  get actor(): HostActor['actor'] {
+    return this.#hostActor.actor;
+  }
+
+  /** The stored token of this host, or `undefined` (no request is made). */
+  get token(): Token | undefined {
+    return this.#hostActor.settings.store.get(this.host);
+  }
+
+  /** Secret-free state changes of this host's lifecycle. The listener is called at once with the current state. */
+  subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void } {
+    return this.#hostActor.subscribe(listener);
+  }
+
+  /** A new access token from `refreshToken`, stored for this host. */
+  refresh(refreshToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
+    return this.run({ mode: 'refresh', refreshToken, signal: options.signal });
+  }
+
+  /** The cached token, a refresh, or this flow's login. */
+  authenticate(options: FlowAuthenticateOptions = {}): Promise<Token> {
+    return this.run({ force: options.force ?? false, signal: options.signal, autoOpen: options.autoOpen });
+  }
+
+  protected run(request: { mode?: 'authenticate' | 'refresh' | 'poll'; force?: boolean; refreshToken?: string; deviceCode?: DeviceCode; signal?: AbortSignal | undefined; autoOpen?: boolean | undefined }): Promise<Token> {
+    const decision = decideInteractive(this.#options.interactive ?? true);
+    return this.#hostActor.run({
+      mode: request.mode ?? 'authenticate',
+      force: request.force ?? false,
+      flow: this.flowKind,
+      interactive: decision.interactive,
+      whyNotInteractive: decision.why,
+      timeout: this.#options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
+      refreshToken: request.refreshToken,
+      deviceCode: request.deviceCode,
+      onDeviceCode: this.#options.onDeviceCode,
+      onLoginUrl: this.#options.onLoginUrl,
+      openBrowser: request.autoOpen === false ? false : this.#options.openBrowser,
+      signal: request.signal,
+    });
+  }
+
+  protected get settings() {
+    return this.#hostActor.settings;
+  }
+}
+
+/**
+ * OAuth 2.0 device authorization grant (RFC 8628) against a py-oidc-auth
+ * server: for SSH sessions, headless machines and anything without a local
+ * browser.
+ *
+ * @example
+ * ```ts
+ * const flow = new DeviceFlow('https://myapp.example.org');
+ * const token = await flow.authenticate();
+ * ```
+ */
+export class DeviceFlow extends BaseFlow {
+  protected readonly flowKind = 'device' as const;
+
+  /** Ask the server for a device code. Show `uri` and `user_code`, then {@link DeviceFlow.poll}. */
+  getDeviceCode(options: { signal?: AbortSignal } = {}): Promise<DeviceCode> {
+    return requestDeviceCode(this.config, { signal: options.signal, fetch: this.settings.fetch });
+  }
+
+  /**
+   * Poll until the person approves (or denies, or the code expires); the
+   * token is stored. Waits `interval` seconds before the first poll.
+   */
+  poll(deviceCode: string | DeviceCode, interval?: number, options: { signal?: AbortSignal } = {}): Promise<Token> {
+    const code: DeviceCode = typeof deviceCode === 'string'
+      ? { device_code: deviceCode, interval: interval ?? 5, uri: '', user_code: '', verification_uri: '', expires_in: DEFAULT_DEVICE_CODE_LIFETIME }
+      : { ...deviceCode, interval: interval ?? deviceCode.interval };
+    return this.run({ mode: 'poll', deviceCode: code, signal: options.signal });
+  }
+}
+
+/**
+ * Authorization code grant with PKCE through the server's login route: opens
+ * the browser here and receives the callback on a loopback port.
+ *
+ * @example
+ * ```ts
+ * const token = await new CodeFlow('https://myapp.example.org', { timeout: 120 }).authenticate();
+ * ```
+ */
+export class CodeFlow extends BaseFlow {
+  protected readonly flowKind = 'code' as const;
+}

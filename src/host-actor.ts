@@ -1,0 +1,275 @@
+import { createActor, fromCallback, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
+import { startCallbackServer, type CallbackServer } from './adapters/callback-server.ts';
+import { exchangeCode, pollDeviceToken, refreshWith, requestDeviceCode } from './adapters/routes.ts';
+import { AuthError } from './errors.ts';
+import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.machine.ts';
+import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from './machines/code-flow.machine.ts';
+import { deviceFlowMachine } from './machines/device-flow.machine.ts';
+import { asAuthError } from './machines/shared.ts';
+import { buildLoginUrl } from './protocol/callback.ts';
+import type { PublicDeviceCode } from './protocol/device.ts';
+import { joinUrl, normalizeHost } from './protocol/host.ts';
+import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
+import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
+import type { TokenStore } from './token-store.ts';
+import type { Config, Token } from './types.ts';
+
+/** Everything a host's actor needs: where the server is, where tokens live, how to reach it. */
+export interface HostSettings {
+  config: Config;
+  store: TokenStore;
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+/** One call's wishes: the machine's request plus how to show things and when to give up. */
+export interface RunOptions extends Omit<AuthRequest, 'mode'>, Presenter {
+  mode?: AuthRequest['mode'];
+  signal?: AbortSignal | undefined;
+}
+
+/** The lifecycle states, as subscribers see them. */
+export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'device-polling' | 'code-awaiting-callback' | 'authenticated' | 'failed' | 'starting';
+
+/** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
+export interface AuthStateView {
+  host: string;
+  state: AuthStateName;
+  /** Runs started so far on this host's actor. */
+  run: number;
+  /** While the device flow waits: what the person must open and type. */
+  deviceCode?: PublicDeviceCode | undefined;
+  /** While the code flow waits: the login URL. */
+  loginUrl?: string | undefined;
+  /** Access-token expiry (Unix seconds) once authenticated. */
+  expires?: number | undefined;
+  /** Refresh-token expiry (Unix seconds) once authenticated. */
+  refreshExpires?: number | undefined;
+  /** On failure. */
+  error?: { code: string; message: string; status?: number | undefined } | undefined;
+}
+
+type AuthActor = Actor<typeof authMachine>;
+
+interface Waiter {
+  resolve(token: Token): void;
+  reject(error: AuthError): void;
+}
+
+function isSettled(snapshot: SnapshotFrom<typeof authMachine>): boolean {
+  return SETTLED_STATES.some((state) => snapshot.matches(state));
+}
+
+/** The secret-free view of a snapshot. */
+export function viewOf(snapshot: SnapshotFrom<typeof authMachine>): AuthStateView {
+  const { context } = snapshot;
+  const state = (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as AuthStateName;
+  return {
+    host: context.host,
+    state,
+    run: context.run,
+    deviceCode: context.deviceCode,
+    loginUrl: context.loginUrl,
+    expires: context.token?.expires,
+    refreshExpires: context.token?.refresh_expires,
+    error: context.error ? { code: context.error.code, message: context.error.message, status: context.error.status } : undefined,
+  };
+}
+
+/**
+ * The one actor of a host in this process, wired to real adapters. Callers
+ * that arrive while a run is in flight join it instead of starting another.
+ */
+export class HostActor {
+  readonly key: string;
+  readonly settings: HostSettings;
+  readonly actor: AuthActor;
+  readonly #waiters = new Set<Waiter>();
+  #presenter: Presenter = {};
+
+  constructor(settings: HostSettings) {
+    this.settings = settings;
+    const { config, store } = settings;
+    const host = normalizeHost(config.host);
+    this.key = host;
+    const transport = { fetch: settings.fetch };
+    const saveToken = fromPromise<void, { token: Token }>(({ input }) => store.put(host, input.token));
+
+    const machine = authMachine.provide({
+      actors: {
+        loadToken: fromPromise(async () => {
+          const token = store.get(host);
+          return { token, status: tokenStatus(token) };
+        }),
+        refreshToken: fromPromise(async ({ input, signal }) => this.#refreshTransaction(input.refreshToken, signal)),
+        deviceFlow: deviceFlowMachine.provide({
+          actors: {
+            requestDeviceCode: fromPromise(({ signal }) => requestDeviceCode(config, { signal, ...transport })),
+            pollToken: fromPromise(({ input, signal }) => pollDeviceToken(config, input.deviceCode, { signal, ...transport })),
+            saveToken,
+          },
+        }),
+        codeFlow: codeFlowMachine.provide({
+          actors: {
+            callbackServer: fromCallback<CallbackServerCommand>(({ sendBack: send, receive }) => {
+              const sendBack = (event: CallbackServerEvent) => send(event);
+              let server: CallbackServer | undefined;
+              let stopped = false;
+              startCallbackServer({
+                ports: config.redirectPorts,
+                onCallback: (params) => sendBack({ type: 'server.callback', params }),
+              }).then(
+                (started) => {
+                  if (stopped) return void started.close();
+                  server = started;
+                  sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: buildLoginUrl(joinUrl(config.host, config.loginRoute), started.redirectUri) });
+                },
+                (error: unknown) => {
+                  if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
+                },
+              );
+              receive((command) => {
+                void server?.respond(command.ok, command.message).then(() => {
+                  if (!stopped) sendBack({ type: 'server.responded' });
+                });
+              });
+              return () => {
+                stopped = true;
+                void server?.close();
+              };
+            }),
+            exchangeCode: fromPromise(({ input, signal }) => exchangeCode(config, input.params, input.redirectUri, { signal, ...transport })),
+            saveToken,
+          },
+        }),
+      },
+      actions: {
+        showDeviceCode: (_, params) => showDeviceCode(this.#presenter, params.code),
+        showLoginUrl: (_, params) => showLoginUrl(this.#presenter, params.url, params.redirectUri),
+      },
+    });
+
+    this.actor = createActor(machine, { input: { host } });
+    this.actor.subscribe({
+      next: (snapshot) => this.#settle(snapshot),
+      error: (error) => this.#rejectAll(asAuthError(error)),
+    });
+    this.actor.start();
+  }
+
+  /** Lock the store, re-read, refresh only if still needed, write, unlock. */
+  async #refreshTransaction(explicit: string | undefined, signal: AbortSignal): Promise<Token> {
+    const { config, store } = this.settings;
+    let result: Token | undefined;
+    await store.update(async (current) => {
+      const stored = current(this.key);
+      if (explicit === undefined && stored && tokenStatus(stored) === 'valid') {
+        result = stored; // Another process refreshed while we waited for the lock.
+        return {};
+      }
+      const refreshToken = explicit ?? (stored && tokenStatus(stored) === 'refreshable' ? stored.refresh_token : undefined);
+      if (refreshToken === undefined) throw new AuthError('invalid_grant', 'There is no usable refresh token any more. Log in again.');
+      const fresh = await refreshWith(config, refreshToken, { signal, fetch: this.settings.fetch });
+      result = mergeRefreshed(stored && explicit === undefined ? stored : { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
+      return { [this.key]: result };
+    });
+    return result as Token;
+  }
+
+  #settle(snapshot: SnapshotFrom<typeof authMachine>): void {
+    if (this.#waiters.size === 0 || !isSettled(snapshot) || snapshot.matches('idle')) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    const { token, error } = snapshot.context;
+    for (const waiter of waiters) {
+      if (snapshot.matches('authenticated') && token) waiter.resolve(token);
+      else waiter.reject(error ?? new AuthError('unexpected', 'The login ended without a token or an error.'));
+    }
+  }
+
+  #rejectAll(error: AuthError): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  /** Whether a run is in flight. */
+  get busy(): boolean {
+    return !isSettled(this.actor.getSnapshot());
+  }
+
+  /** Start a run, or join the one in flight. */
+  run(options: RunOptions): Promise<Token> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new AuthError('cancelled', 'The login was cancelled before it started.'));
+    return new Promise<Token>((resolve, reject) => {
+      const onAbort = () => {
+        if (!this.#waiters.delete(waiter)) return;
+        reject(new AuthError('cancelled', 'The login was cancelled.'));
+        if (this.#waiters.size === 0 && this.busy) this.actor.send({ type: 'CANCEL' });
+      };
+      const waiter: Waiter = {
+        resolve: (token) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(token);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const join = this.busy;
+      this.#waiters.add(waiter);
+      if (join) return;
+      this.#presenter = { onDeviceCode: options.onDeviceCode, onLoginUrl: options.onLoginUrl, openBrowser: options.openBrowser };
+      this.actor.send({
+        type: 'AUTHENTICATE',
+        request: {
+          mode: options.mode ?? 'authenticate',
+          force: options.force,
+          flow: options.flow,
+          interactive: options.interactive,
+          whyNotInteractive: options.whyNotInteractive,
+          timeout: options.timeout,
+          refreshToken: options.refreshToken,
+          deviceCode: options.deviceCode,
+        },
+      });
+    });
+  }
+
+  /** Subscribe to secret-free state views. */
+  subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void } {
+    return this.actor.subscribe((snapshot) => listener(viewOf(snapshot)));
+  }
+
+  /** Stop the actor; pending callers get `cancelled`. */
+  stop(): void {
+    this.#rejectAll(new AuthError('cancelled', 'The host actor was stopped.'));
+    this.actor.stop();
+  }
+}
+
+const actors = new Map<string, HostActor>();
+
+/** The key of a host's actor: normalised host and store file. */
+export function actorKey(config: Config, store: TokenStore): string {
+  return `${normalizeHost(config.host)} ${store.path}`;
+}
+
+/** The host's actor in this process, made on first use. */
+export function hostActorFor(settings: HostSettings): HostActor {
+  const key = actorKey(settings.config, settings.store);
+  let actor = actors.get(key);
+  if (!actor) {
+    actor = new HostActor(settings);
+    actors.set(key, actor);
+  }
+  return actor;
+}
+
+/** Stop and forget every host actor (tests, long-running apps that switch accounts). */
+export function resetHostActors(): void {
+  for (const actor of actors.values()) actor.stop();
+  actors.clear();
+}

@@ -1,0 +1,20 @@
+/**
+ * oidc-auth-client: a ready bearer token from a py-oidc-auth application
+ * server, with a token lifecycle you can watch.
+ *
+ * @packageDocumentation
+ */
+export { authenticate, type AuthenticateOptions } from './authenticate.ts';
+export { TokenStore, defaultStorePath, type TokenStoreOptions, type StoredLogin } from './token-store.ts';
+export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
+export { AuthError, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.ts';
+export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind } from './types.ts';
+export type { ServerOptions } from './settings.ts';
+export type { Presenter } from './presenter.ts';
+export type { AuthStateView, AuthStateName } from './host-actor.ts';
+export type { PublicDeviceCode } from './protocol/device.ts';
+export { normalizeHost } from './protocol/host.ts';
+export { authMachine, type AuthContext, type AuthEvent, type AuthRequest } from './machines/auth.machine.ts';
+export { deviceFlowMachine, type DeviceFlowOutput } from './machines/device-flow.machine.ts';
+export { codeFlowMachine, type CodeFlowOutput } from './machines/code-flow.machine.ts';
+export { BATCH_VARIABLES } from './adapters/environment.ts';

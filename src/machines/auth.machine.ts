@@ -1,0 +1,248 @@
+import { assign, fromPromise, setup } from 'xstate';
+import { AuthError } from '../errors.ts';
+import type { PublicDeviceCode } from '../protocol/device.ts';
+import { publicDeviceCode } from '../protocol/device.ts';
+import type { TokenStatus } from '../protocol/token.ts';
+import type { DeviceCode, FlowKind, Token } from '../types.ts';
+import { codeFlowMachine } from './code-flow.machine.ts';
+import { seconds } from './delays.ts';
+import { deviceFlowMachine } from './device-flow.machine.ts';
+import { asAuthError, notProvided } from './shared.ts';
+
+/** One run of the lifecycle, as the caller asked for it. */
+export interface AuthRequest {
+  /** What started the run. */
+  mode: 'authenticate' | 'refresh' | 'poll';
+  /** Skip the cached token and refresh token: log in again. */
+  force: boolean;
+  flow: FlowKind;
+  /** Whether a person can take part (already decided by the caller). */
+  interactive: boolean;
+  /** Why no person can take part, for the `login_required` message. */
+  whyNotInteractive: string;
+  /** Seconds a person has to finish an interactive login. */
+  timeout: number;
+  /** `refresh` mode: the refresh token to use. */
+  refreshToken?: string | undefined;
+  /** `poll` mode: the device code to poll with. */
+  deviceCode?: DeviceCode | undefined;
+}
+
+/** The cached token and where it stands, as the store adapter reads it. */
+export interface CachedToken {
+  token: Token | undefined;
+  status: TokenStatus;
+}
+
+/** Context of a host's actor. Holds no functions; `token` is redacted before anyone outside sees it. */
+export interface AuthContext {
+  host: string;
+  /** Counts the runs started on this actor. */
+  run: number;
+  request: AuthRequest | undefined;
+  token: Token | undefined;
+  error: AuthError | undefined;
+  deviceCode: PublicDeviceCode | undefined;
+  loginUrl: string | undefined;
+}
+
+/** Events a host's actor accepts. */
+export type AuthEvent =
+  | { type: 'AUTHENTICATE'; request: AuthRequest }
+  | { type: 'CANCEL'; reason?: string }
+  | { type: 'device.code'; code: DeviceCode }
+  | { type: 'code.url'; url: string; redirectUri: string };
+
+/** Input: the normalised host this actor is for. */
+export interface AuthInput {
+  host: string;
+}
+
+const newRun = { AUTHENTICATE: { target: '#auth.starting', actions: 'startRun' } } as const;
+
+function loginRequired(host: string, why: string): AuthError {
+  return new AuthError(
+    'login_required',
+    `No valid token for ${host}, and no interactive login is possible here (${why}). ` +
+      `Log in where a person can: run \`oidc-auth ${host}\` in a terminal; for a batch job, save the token there with ` +
+      `\`oidc-auth ${host} --json > token.json\`, copy it here and set OIDC_TOKEN_FILE=/path/to/token.json.`,
+  );
+}
+
+function cancelled(reason?: string): AuthError {
+  return new AuthError('cancelled', reason ?? 'The login was cancelled.');
+}
+
+function timedOut(context: AuthContext): AuthError {
+  const timeout = context.request?.timeout ?? 0;
+  return new AuthError('timeout', `The login was not finished within ${timeout} s. Run it again, or allow more time with the timeout option (--timeout).`);
+}
+
+/**
+ * The token lifecycle of one host: cached -> refreshing -> device-polling /
+ * code-awaiting-callback -> authenticated / failed. One actor per host and
+ * process; callers that arrive while a run is in flight share it.
+ */
+export const authMachine = setup({
+  types: {
+    context: {} as AuthContext,
+    events: {} as AuthEvent,
+    input: {} as AuthInput,
+  },
+  actors: {
+    loadToken: fromPromise<CachedToken, { host: string }>(notProvided('loadToken')),
+    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined }>(notProvided('refreshToken')),
+    deviceFlow: deviceFlowMachine,
+    codeFlow: codeFlowMachine,
+  },
+  actions: {
+    startRun: assign(({ context, event }) =>
+      event.type === 'AUTHENTICATE'
+        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined }
+        : {},
+    ),
+    // Presentation is injected: the machine only says when the person must act.
+    showDeviceCode: (_, _params: { code: DeviceCode }) => {},
+    showLoginUrl: (_, _params: { url: string; redirectUri: string }) => {},
+  },
+  guards: {
+    forced: ({ context }) => context.request?.force === true,
+    refreshMode: ({ context }) => context.request?.mode === 'refresh',
+    pollMode: ({ context }) => context.request?.mode === 'poll',
+    valid: (_, params: { status: TokenStatus }) => params.status === 'valid',
+    refreshable: (_, params: { status: TokenStatus }) => params.status === 'refreshable',
+    notInteractive: ({ context }) => context.request?.interactive !== true,
+    codeFlowChosen: ({ context }) => context.request?.flow === 'code',
+    fallBackToCode: ({ context }, params: { unsupported: boolean }) => params.unsupported && context.request?.flow === 'auto',
+  },
+  delays: {
+    loginTimeout: ({ context }) => seconds(context.request?.timeout ?? 0),
+  },
+}).createMachine({
+  id: 'auth',
+  context: ({ input }) => ({
+    host: input.host,
+    run: 0,
+    request: undefined,
+    token: undefined,
+    error: undefined,
+    deviceCode: undefined,
+    loginUrl: undefined,
+  }),
+  initial: 'idle',
+  states: {
+    idle: { on: newRun },
+    starting: {
+      always: [
+        { guard: 'refreshMode', target: 'refreshing' },
+        { guard: 'pollMode', target: 'device-polling' },
+        { guard: 'forced', target: 'login' },
+        { target: 'cached' },
+      ],
+    },
+    cached: {
+      invoke: {
+        src: 'loadToken',
+        input: ({ context }) => ({ host: context.host }),
+        onDone: [
+          {
+            guard: { type: 'valid', params: ({ event }) => ({ status: event.output.status }) },
+            target: 'authenticated',
+            actions: assign({ token: ({ event }) => event.output.token }),
+          },
+          { guard: { type: 'refreshable', params: ({ event }) => ({ status: event.output.status }) }, target: 'refreshing' },
+          { target: 'login' },
+        ],
+        // An unreadable store is no reason to give up: a login writes a fresh one.
+        onError: 'login',
+      },
+    },
+    refreshing: {
+      invoke: {
+        src: 'refreshToken',
+        input: ({ context }) => ({ host: context.host, refreshToken: context.request?.refreshToken }),
+        onDone: { target: 'authenticated', actions: assign({ token: ({ event }) => event.output }) },
+        onError: [
+          { guard: 'refreshMode', target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
+          // A refresh that failed is no reason to give up: log in again (or say how).
+          { target: 'login' },
+        ],
+      },
+    },
+    login: {
+      always: [
+        {
+          guard: 'notInteractive',
+          target: 'failed',
+          actions: assign({ error: ({ context }) => loginRequired(context.host, context.request?.whyNotInteractive ?? 'not interactive') }),
+        },
+        { guard: 'codeFlowChosen', target: 'code-awaiting-callback' },
+        { target: 'device-polling' },
+      ],
+    },
+    'device-polling': {
+      invoke: {
+        id: 'device',
+        src: 'deviceFlow',
+        input: ({ context }) => ({ code: context.request?.deviceCode }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.ok,
+            target: 'authenticated',
+            actions: assign({ token: ({ event }) => (event.output.ok ? event.output.token : undefined) }),
+          },
+          {
+            guard: { type: 'fallBackToCode', params: ({ event }) => ({ unsupported: !event.output.ok && event.output.unsupported }) },
+            target: 'code-awaiting-callback',
+          },
+          { target: 'failed', actions: assign({ error: ({ event }) => (event.output.ok ? undefined : event.output.error) }) },
+        ],
+      },
+      on: {
+        'device.code': {
+          actions: [
+            assign({ deviceCode: ({ event }) => publicDeviceCode(event.code) }),
+            { type: 'showDeviceCode', params: ({ event }) => ({ code: event.code }) },
+          ],
+        },
+        CANCEL: { target: 'failed', actions: assign({ error: ({ event }) => cancelled(event.reason) }) },
+      },
+      after: { loginTimeout: { target: 'failed', actions: assign({ error: ({ context }) => timedOut(context) }) } },
+    },
+    'code-awaiting-callback': {
+      invoke: {
+        id: 'code',
+        src: 'codeFlow',
+        onDone: [
+          {
+            guard: ({ event }) => event.output.ok,
+            target: 'authenticated',
+            actions: assign({ token: ({ event }) => (event.output.ok ? event.output.token : undefined) }),
+          },
+          { target: 'failed', actions: assign({ error: ({ event }) => (event.output.ok ? undefined : event.output.error) }) },
+        ],
+      },
+      on: {
+        'code.url': {
+          actions: [
+            assign({ loginUrl: ({ event }) => event.url }),
+            { type: 'showLoginUrl', params: ({ event }) => ({ url: event.url, redirectUri: event.redirectUri }) },
+          ],
+        },
+        CANCEL: { target: 'failed', actions: assign({ error: ({ event }) => cancelled(event.reason) }) },
+      },
+      after: { loginTimeout: { target: 'failed', actions: assign({ error: ({ context }) => timedOut(context) }) } },
+    },
+    authenticated: {
+      entry: assign({ deviceCode: undefined }),
+      on: newRun,
+    },
+    failed: {
+      entry: assign({ token: undefined }),
+      on: newRun,
+    },
+  },
+});
+
+/** The states in which no run is in flight. */
+export const SETTLED_STATES = ['idle', 'authenticated', 'failed'] as const;

@@ -1,0 +1,129 @@
+import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { AuthError } from '../errors.ts';
+import type { CallbackParams } from '../protocol/callback.ts';
+import type { Token } from '../types.ts';
+import { asAuthError, notProvided } from './shared.ts';
+
+/** What the code flow ends with. */
+export type CodeFlowOutput = { ok: true; token: Token } | { ok: false; error: AuthError };
+
+/** Events the loopback callback server sends to the flow. */
+export type CallbackServerEvent =
+  | { type: 'server.listening'; redirectUri: string; loginUrl: string }
+  | { type: 'server.callback'; params: CallbackParams }
+  | { type: 'server.responded' }
+  | { type: 'server.error'; error: AuthError };
+
+/** Events the flow sends to the callback server: the page the browser gets. */
+export type CallbackServerCommand = { type: 'respond'; ok: boolean; message: string };
+
+interface CodeFlowContext {
+  redirectUri: string | undefined;
+  loginUrl: string | undefined;
+  params: CallbackParams | undefined;
+  token: Token | undefined;
+  error: AuthError | undefined;
+}
+
+/** How long the browser's callback request may wait for its answer page once the flow is over. */
+const RESPOND_GRACE_MS = 2000;
+
+/**
+ * Authorization code + PKCE through the application server's login route:
+ * serve a loopback callback, show and open the login URL, take the code from
+ * the callback, exchange it, save the token, and only then tell the browser
+ * that the login worked.
+ */
+export const codeFlowMachine = setup({
+  types: {
+    context: {} as CodeFlowContext,
+    events: {} as CallbackServerEvent,
+    output: {} as CodeFlowOutput,
+  },
+  actors: {
+    callbackServer: fromCallback<CallbackServerCommand>(() => {
+      throw new AuthError('unexpected', 'The actor "callbackServer" was not provided; wire it in with machine.provide().');
+    }),
+    exchangeCode: fromPromise<Token, { params: CallbackParams; redirectUri: string }>(notProvided('exchangeCode')),
+    saveToken: fromPromise<void, { token: Token }>(notProvided('saveToken')),
+  },
+  actions: {
+    announce: sendParent(({ context }) => ({ type: 'code.url', url: context.loginUrl as string, redirectUri: context.redirectUri as string })),
+    reportSuccess: sendTo('server', { type: 'respond', ok: true, message: 'Login successful. You can close this tab and return to the terminal.' }),
+    reportFailure: sendTo('server', ({ context }) => ({
+      type: 'respond',
+      ok: false,
+      message: `Login failed: ${context.error?.message ?? 'unknown error'}`,
+    })),
+  },
+  guards: {
+    deniedOrFailed: ({ event }) => event.type === 'server.callback' && event.params.error !== undefined,
+  },
+}).createMachine({
+  id: 'codeFlow',
+  context: { redirectUri: undefined, loginUrl: undefined, params: undefined, token: undefined, error: undefined },
+  invoke: { id: 'server', src: 'callbackServer' },
+  initial: 'listening',
+  states: {
+    listening: {
+      on: {
+        'server.listening': {
+          target: 'awaitingCallback',
+          actions: [assign({ redirectUri: ({ event }) => event.redirectUri, loginUrl: ({ event }) => event.loginUrl }), 'announce'],
+        },
+        'server.error': { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
+      },
+    },
+    awaitingCallback: {
+      on: {
+        'server.callback': [
+          {
+            guard: 'deniedOrFailed',
+            target: 'reportingFailure',
+            actions: assign({
+              error: ({ event }) => {
+                const { error, error_description: description } = event.params;
+                const code = error ?? 'access_denied';
+                const why = description ? ` (${description})` : '';
+                return new AuthError(code, `The identity provider ended the login with ${code}${why}. Run the login again and approve the request.`);
+              },
+            }),
+          },
+          { target: 'exchanging', actions: assign({ params: ({ event }) => event.params }) },
+        ],
+      },
+    },
+    exchanging: {
+      invoke: {
+        src: 'exchangeCode',
+        input: ({ context }) => ({ params: context.params as CallbackParams, redirectUri: context.redirectUri as string }),
+        onDone: { target: 'saving', actions: assign({ token: ({ event }) => event.output }) },
+        onError: { target: 'reportingFailure', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
+      },
+    },
+    saving: {
+      invoke: {
+        src: 'saveToken',
+        input: ({ context }) => ({ token: context.token as Token }),
+        onDone: 'reportingSuccess',
+        onError: { target: 'reportingFailure', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
+      },
+    },
+    reportingSuccess: {
+      entry: 'reportSuccess',
+      on: { 'server.responded': 'done' },
+      after: { [RESPOND_GRACE_MS]: 'done' },
+    },
+    reportingFailure: {
+      entry: 'reportFailure',
+      on: { 'server.responded': 'failed' },
+      after: { [RESPOND_GRACE_MS]: 'failed' },
+    },
+    done: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) =>
+    context.token !== undefined && context.error === undefined
+      ? { ok: true, token: context.token }
+      : { ok: false, error: context.error ?? new AuthError('unexpected', 'The code flow ended without a token.') },
+});

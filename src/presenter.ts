@@ -1,0 +1,52 @@
+import type { DeviceCode } from './types.ts';
+
+/** How a run shows the person what to do. */
+export interface Presenter {
+  /** Called when the person must visit a URL and type a code. Default: print to stderr. */
+  onDeviceCode?: ((code: DeviceCode) => void) | undefined;
+  /** Called with the login URL of the code flow. Default: print to stderr. */
+  onLoginUrl?: ((url: string) => void) | undefined;
+  /** `false`: never open a browser; a function: open it yourself. Default: `open`. */
+  openBrowser?: false | ((url: string) => Promise<void> | void) | undefined;
+}
+
+function say(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+async function openWith(presenter: Presenter, url: string): Promise<void> {
+  if (presenter.openBrowser === false) return;
+  try {
+    if (presenter.openBrowser) await presenter.openBrowser(url);
+    else await (await import('./adapters/browser.ts')).openInBrowser(url);
+  } catch {
+    // The URL was printed; a browser that did not start is no failure.
+  }
+}
+
+/** Show a device code (always, also when a browser opens) and open its URL. */
+export function showDeviceCode(presenter: Presenter, code: DeviceCode): void {
+  try {
+    if (presenter.onDeviceCode) presenter.onDeviceCode(code);
+    else say(`To log in, open ${code.verification_uri} and enter the code ${code.user_code}` +
+      (code.verification_uri_complete ? `\n(or open ${code.verification_uri_complete})` : ''));
+  } catch {
+    // A throwing callback must not break the login.
+  }
+  void openWith(presenter, code.uri);
+}
+
+/** Show the code-flow login URL with the SSH hint, and open it. */
+export function showLoginUrl(presenter: Presenter, url: string, redirectUri: string): void {
+  try {
+    if (presenter.onLoginUrl) presenter.onLoginUrl(url);
+    else {
+      const port = new URL(redirectUri).port;
+      say(`To log in, open this URL in a browser:\n  ${url}\n` +
+        `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>`);
+    }
+  } catch {
+    // A throwing callback must not break the login.
+  }
+  void openWith(presenter, url);
+}

@@ -1,0 +1,50 @@
+import { AuthError } from '../errors.ts';
+import type { DeviceCode } from '../types.ts';
+import { redact } from './redact.ts';
+
+/** Poll interval when the server sends none (RFC 8628 section 3.2). */
+export const DEFAULT_INTERVAL = 5;
+/** Lifetime assumed when the server sends no `expires_in`. */
+export const DEFAULT_DEVICE_CODE_LIFETIME = 600;
+
+function positive(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** Read a device authorization response; throws `invalid_response` when a required field is missing or mistyped. */
+export function parseDeviceCodeResponse(body: unknown, status?: number): DeviceCode {
+  const fail = (why: string) =>
+    new AuthError('invalid_response', `The device authorization answer ${why}. Check that the device route points at a py-oidc-auth server.`, {
+      status,
+      detail: redact(body),
+    });
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('is not a JSON object');
+  const record = body as Record<string, unknown>;
+  for (const field of ['device_code', 'user_code', 'verification_uri'] as const) {
+    if (typeof record[field] !== 'string' || record[field] === '') throw fail(`has no ${field}`);
+  }
+  const verificationUri = record.verification_uri as string;
+  if (!/^https?:\/\//i.test(verificationUri)) throw fail('has a verification_uri that is not an http(s) URL');
+  const complete = typeof record.verification_uri_complete === 'string' && /^https?:\/\//i.test(record.verification_uri_complete)
+    ? record.verification_uri_complete
+    : undefined;
+  return {
+    uri: complete ?? verificationUri,
+    user_code: record.user_code as string,
+    device_code: record.device_code as string,
+    interval: Math.max(1, Math.ceil(positive(record.interval) ?? DEFAULT_INTERVAL)),
+    verification_uri: verificationUri,
+    verification_uri_complete: complete,
+    expires_in: Math.ceil(positive(record.expires_in) ?? DEFAULT_DEVICE_CODE_LIFETIME),
+  };
+}
+
+/** The part of a device code that may be shown anywhere (no `device_code`). */
+export type PublicDeviceCode = Omit<DeviceCode, 'device_code'>;
+
+/** Drop the secret `device_code`. */
+export function publicDeviceCode(code: DeviceCode): PublicDeviceCode {
+  const { device_code: _secret, ...rest } = code;
+  return rest;
+}

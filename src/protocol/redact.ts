@@ -1,0 +1,47 @@
+/**
+ * Secret removal for everything that may reach a log, an error, a
+ * subscriber or the inspector.
+ */
+
+export const REDACTED = '[redacted]';
+
+/** Keys whose values are secrets wherever they appear. */
+const SECRET_KEYS = new Set([
+  'access_token', 'refresh_token', 'id_token', 'device_code', 'code', 'code_verifier',
+  'client_secret', 'password', 'assertion', 'client_assertion', 'subject_token', 'actor_token',
+  'refresh-token', 'device-code', 'state', 'authorization', 'token', 'headers', 'cookie', 'set-cookie',
+]);
+
+/** Whether a property name holds a secret. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase());
+}
+
+/** A deep copy of `value` with every secret-bearing property replaced by `[redacted]`. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 8) return REDACTED;
+  if (typeof value === 'string') return redactText(value);
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = isSecretKey(key) && inner !== undefined && inner !== null && inner !== '' ? REDACTED : redact(inner, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}
+
+const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
+const JSON_PAIR = /("(?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const QUERY_PAIR = /([?&;\s](?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)=)[^&\s"'<>]*/gi;
+
+/** Remove JWTs, bearer credentials and secret `key=value` / `"key": "value"` pairs from free text. */
+export function redactText(text: string): string {
+  return text
+    .replace(JSON_PAIR, `$1"${REDACTED}"`)
+    .replace(QUERY_PAIR, `$1${REDACTED}`)
+    .replace(BEARER, `$1 ${REDACTED}`)
+    .replace(JWT, REDACTED);
+}

@@ -1,0 +1,112 @@
+import { AuthError } from '../errors.ts';
+import type { Token } from '../types.ts';
+import { redact } from './redact.ts';
+
+/** Lifetime assumed when a server says nothing about it (the Python client's default). */
+export const DEFAULT_LIFETIME = 180;
+/** An access or refresh token counts as valid while at least this many seconds remain. */
+export const VALIDITY_MARGIN = 60;
+/** Store entries are evicted this many seconds before the later of both expiries. */
+export const EVICTION_MARGIN = 30;
+
+/** Where a stored token stands right now. */
+export type TokenStatus = 'valid' | 'refreshable' | 'expired';
+
+/** Current time in Unix seconds. */
+export function nowSeconds(): number {
+  return Date.now() / 1000;
+}
+
+function numberOf(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return undefined;
+}
+
+function absoluteExpiry(body: Record<string, unknown>, prefix: '' | 'refresh_', now: number): number | undefined {
+  const absolute = numberOf(body[`${prefix}expires`]) ?? numberOf(body[`${prefix}exp`]) ?? numberOf(body[`${prefix}expires_at`]);
+  if (absolute !== undefined) return Math.floor(absolute);
+  const relative = numberOf(body[`${prefix}expires_in`]);
+  return relative === undefined ? undefined : Math.floor(now + relative);
+}
+
+function invalid(message: string, body: unknown, status?: number): AuthError {
+  return new AuthError('invalid_response', `${message} The server's answer is not a usable token; check that the host and routes point at a py-oidc-auth server.`, {
+    status,
+    detail: redact(body),
+  });
+}
+
+/**
+ * Read a token response (py-oidc-auth's absolute `expires`, or a standard
+ * `expires_in`) into a {@link Token}. Throws `invalid_response` when the body
+ * is not a token.
+ */
+export function parseTokenResponse(body: unknown, now: number = nowSeconds(), status?: number): Token {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Expected a JSON object.', body, status);
+  const record = body as Record<string, unknown>;
+  const accessToken = record.access_token;
+  if (typeof accessToken !== 'string' || accessToken === '') throw invalid('The response has no access_token.', body, status);
+  const refreshToken = record.refresh_token;
+  if (refreshToken !== undefined && refreshToken !== null && typeof refreshToken !== 'string') {
+    throw invalid('refresh_token is not a string.', body, status);
+  }
+  const scope = record.scope;
+  if (scope !== undefined && scope !== null && typeof scope !== 'string') throw invalid('scope is not a string.', body, status);
+  const tokenType = typeof record.token_type === 'string' && record.token_type !== '' ? record.token_type : 'Bearer';
+  const expires = absoluteExpiry(record, '', now) ?? Math.floor(now + DEFAULT_LIFETIME);
+  const hasRefresh = typeof refreshToken === 'string' && refreshToken !== '';
+  const refreshExpires = hasRefresh ? absoluteExpiry(record, 'refresh_', now) ?? Math.floor(now + DEFAULT_LIFETIME) : 0;
+  return {
+    access_token: accessToken,
+    token_type: tokenType,
+    expires,
+    refresh_token: hasRefresh ? refreshToken : '',
+    refresh_expires: refreshExpires,
+    scope: typeof scope === 'string' ? scope : '',
+    headers: { Authorization: `Bearer ${accessToken}` },
+  };
+}
+
+/**
+ * A refresh response may omit the refresh token (RFC 6749 section 6): then the
+ * old one, with its expiry, stays in use.
+ */
+export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_expires'>, next: Token): Token {
+  if (next.refresh_token !== '') return next;
+  return { ...next, refresh_token: previous.refresh_token, refresh_expires: previous.refresh_expires };
+}
+
+/** Where `token` stands at `now` (60 s margin on both expiries). */
+export function tokenStatus(token: Token | undefined, now: number = nowSeconds()): TokenStatus {
+  if (token === undefined) return 'expired';
+  if (now + VALIDITY_MARGIN < token.expires) return 'valid';
+  if (token.refresh_token !== '' && now + VALIDITY_MARGIN < token.refresh_expires) return 'refreshable';
+  return 'expired';
+}
+
+/** The Python client's eviction rule: drop once `now >= max(refresh_expires, expires) - 30`. */
+export function isEvictable(token: Token, now: number = nowSeconds()): boolean {
+  return now >= Math.max(token.refresh_expires, token.expires) - EVICTION_MARGIN;
+}
+
+/**
+ * Accept a token read from a file (the store, `OIDC_TOKEN_FILE`) only when
+ * its fields have the right types; `headers` is rebuilt.
+ */
+export function tokenFromStored(value: unknown): Token | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const record = value as Record<string, unknown>;
+  const expires = numberOf(record.expires);
+  if (typeof record.access_token !== 'string' || record.access_token === '' || expires === undefined) return undefined;
+  const refreshToken = typeof record.refresh_token === 'string' ? record.refresh_token : '';
+  return {
+    access_token: record.access_token,
+    token_type: typeof record.token_type === 'string' ? record.token_type : 'Bearer',
+    expires,
+    refresh_token: refreshToken,
+    refresh_expires: refreshToken === '' ? 0 : numberOf(record.refresh_expires) ?? 0,
+    scope: typeof record.scope === 'string' ? record.scope : '',
+    headers: { Authorization: `Bearer ${record.access_token}` },
+  };
+}
