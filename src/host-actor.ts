@@ -238,8 +238,9 @@ export class HostActor {
     });
   }
 
-  /** Subscribe to secret-free state views. */
+  /** Subscribe to secret-free state views; the listener gets the current one at once. */
   subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void } {
+    listener(viewOf(this.actor.getSnapshot()));
     return this.actor.subscribe((snapshot) => listener(viewOf(snapshot)));
   }
 
