@@ -17,7 +17,8 @@ export type CallbackServerEvent =
 /** Events the flow sends to the callback server: the page the browser gets. */
 export type CallbackServerCommand = { type: 'respond'; ok: boolean; message: string };
 
-interface CodeFlowContext {
+/** Context of the code flow: where the callback goes and what it brought. */
+export interface CodeFlowContext {
   redirectUri: string | undefined;
   loginUrl: string | undefined;
   params: CallbackParams | undefined;

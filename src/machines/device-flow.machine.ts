@@ -14,7 +14,8 @@ export interface DeviceFlowInput {
   code?: DeviceCode | undefined;
 }
 
-interface DeviceFlowContext {
+/** Context of the device flow. `code.device_code` is a secret. */
+export interface DeviceFlowContext {
   code: DeviceCode | undefined;
   /** Seconds between polls; grows by 5 on every `slow_down`. */
   interval: number;

@@ -1,0 +1,62 @@
+// The layout tells the architecture: these checks keep it that way.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+const root = path.join(import.meta.dirname, '..');
+const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+
+function filesUnder(folder: string): string[] {
+  return fs.readdirSync(path.join(root, folder), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.posix.join(folder, name.split(path.sep).join('/')));
+}
+
+describe('layout', () => {
+  const machineFiles = filesUnder('src/machines');
+  const statecharts = machineFiles.filter((file) => /createMachine\(/.test(read(file)));
+
+  it('every file that defines a machine is matched by stately.config.json include (and not excluded)', () => {
+    const config = JSON.parse(read('stately.config.json')) as { $schema: string; version: string; include: string[]; exclude?: string[] };
+    assert.ok(config.$schema && config.version, 'has the Stately CLI project-file shape');
+    assert.ok(statecharts.length >= 3);
+    for (const file of statecharts) {
+      assert.ok(config.include.some((glob) => path.matchesGlob(file, glob)), `${file} is outside stately.config.json include`);
+      assert.ok(!(config.exclude ?? []).some((glob) => path.matchesGlob(file, glob)), `${file} is excluded`);
+    }
+  });
+
+  it('machine files import no I/O', () => {
+    for (const file of machineFiles) {
+      for (const match of read(file).matchAll(/from '([^']+)'/g)) {
+        const target = match[1] ?? '';
+        assert.ok(target === 'xstate' || target.startsWith('.'), `${file} imports ${target}`);
+        assert.ok(!target.includes('adapters'), `${file} imports an adapter`);
+      }
+    }
+  });
+
+  it('package.json: ESM, exports with types first, no side effects, Node >= 22', () => {
+    const pkg = JSON.parse(read('package.json')) as { type: string; sideEffects: boolean; engines: { node: string }; exports: Record<string, Record<string, string>> };
+    assert.equal(pkg.type, 'module');
+    assert.equal(pkg.sideEffects, false);
+    assert.equal(pkg.engines.node, '>=22');
+    assert.equal(Object.keys(pkg.exports['.'] ?? {})[0], 'types');
+  });
+
+  it('every export of src/index.ts has TSDoc at its declaration', () => {
+    const index = read('src/index.ts');
+    const missing: string[] = [];
+    for (const match of index.matchAll(/export (?:type )?\{([^}]+)\} from '([^']+)'/g)) {
+      const source = read(path.join('src', match[2] ?? '').replace(/\.ts$/, '') + '.ts');
+      for (const raw of (match[1] ?? '').split(',')) {
+        const name = raw.replace(/\btype\b/, '').trim();
+        if (!name) continue;
+        const declaration = new RegExp(`/\\*\\*(?:(?!\\*/)[^])*\\*/\\s*(?:export )(?:abstract )?(?:async )?(?:const|function|class|interface|type) ${name}\\b`);
+        if (!declaration.test(source)) missing.push(name);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+});

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AuthError } from '../src/errors.ts';
+import { buildLoginUrl, callbackMatches, parseCallbackQuery, verifierFromState } from '../src/protocol/callback.ts';
+import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
+import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
+import { joinUrl, normalizeHost } from '../src/protocol/host.ts';
+import { redact, redactText } from '../src/protocol/redact.ts';
+import { isEvictable, mergeRefreshed, parseTokenResponse, tokenStatus } from '../src/protocol/token.ts';
+
+describe('host normalisation (same keys as the Python client)', () => {
+  const cases: Array<[string, string]> = [
+    ['https://MyApp.Example.org/', 'https://myapp.example.org'],
+    ['https://myapp.example.org:443/api/app/', 'https://myapp.example.org'],
+    ['http://localhost:80', 'http://localhost'],
+    ['http://localhost:7777/api/app/', 'http://localhost:7777'],
+    ['myapp.example.org', 'https://myapp.example.org'],
+    ['HTTP://[::1]:8080/x', 'http://[::1]:8080'],
+  ];
+  for (const [input, expected] of cases) it(`${input} -> ${expected}`, () => assert.equal(normalizeHost(input), expected));
+  it('rejects an empty host with a clear message', () => assert.throws(() => normalizeHost(' '), /non-empty URL/));
+});
+
+describe('joinUrl never doubles or loses a slash', () => {
+  for (const [host, route] of [['http://h:1/api/app/', '/auth/v2/token'], ['http://h:1/api/app', 'auth/v2/token'], ['http://h:1/api/app//', '//auth/v2/token']]) {
+    it(`${host} + ${route}`, () => assert.equal(joinUrl(host as string, route as string), 'http://h:1/api/app/auth/v2/token'));
+  }
+});
+
+describe('token responses', () => {
+  const now = 1_000_000;
+  it('reads py-oidc-auth absolute expiries', () => {
+    const token = parseTokenResponse({ access_token: 'a', token_type: 'Bearer', expires: now + 300, refresh_token: 'r', refresh_expires: now + 180, scope: 'openid' }, now);
+    assert.deepEqual(token, { access_token: 'a', token_type: 'Bearer', expires: now + 300, refresh_token: 'r', refresh_expires: now + 180, scope: 'openid', headers: { Authorization: 'Bearer a' } });
+  });
+  it('reads expires_in / refresh_expires_in, exp and expires_at, and defaults to 180 s', () => {
+    assert.equal(parseTokenResponse({ access_token: 'a', expires_in: 60 }, now).expires, now + 60);
+    assert.equal(parseTokenResponse({ access_token: 'a', exp: now + 5 }, now).expires, now + 5);
+    assert.equal(parseTokenResponse({ access_token: 'a', expires_at: String(now + 7) }, now).expires, now + 7);
+    assert.equal(parseTokenResponse({ access_token: 'a' }, now).expires, now + 180);
+    assert.equal(parseTokenResponse({ access_token: 'a', refresh_token: 'r', refresh_expires_in: 10 }, now).refresh_expires, now + 10);
+    assert.equal(parseTokenResponse({ access_token: 'a' }, now).refresh_expires, 0, 'no refresh token, no refresh expiry');
+  });
+  for (const body of [null, [], 'text', {}, { access_token: '' }, { access_token: 5 }, { access_token: 'a', refresh_token: 7 }, { access_token: 'a', scope: ['x'] }]) {
+    it(`rejects ${JSON.stringify(body)} as invalid_response`, () => {
+      assert.throws(() => parseTokenResponse(body, now), (error: unknown) => error instanceof AuthError && error.code === 'invalid_response');
+    });
+  }
+  it('keeps the old refresh token when a refresh answer has none', () => {
+    const next = parseTokenResponse({ access_token: 'b', expires_in: 60 }, now);
+    assert.equal(mergeRefreshed({ refresh_token: 'old', refresh_expires: now + 99 }, next).refresh_token, 'old');
+  });
+  it('validity uses a 60 s margin; eviction is max(expiries) - 30', () => {
+    const t = parseTokenResponse({ access_token: 'a', expires: now + 61, refresh_token: 'r', refresh_expires: now + 200 }, now);
+    assert.equal(tokenStatus(t, now), 'valid');
+    assert.equal(tokenStatus(t, now + 1), 'refreshable');
+    assert.equal(tokenStatus(t, now + 141), 'expired');
+    assert.equal(isEvictable(t, now + 169), false);
+    assert.equal(isEvictable(t, now + 170), true);
+    assert.equal(tokenStatus(undefined, now), 'expired');
+  });
+});
+
+describe('device authorization responses', () => {
+  it('prefers verification_uri_complete for uri, defaults interval to 5', () => {
+    const code = parseDeviceCodeResponse({ device_code: 'd', user_code: 'U', verification_uri: 'https://i/device', verification_uri_complete: 'https://i/device?u=U', expires_in: 600 });
+    assert.equal(code.uri, 'https://i/device?u=U');
+    assert.equal(code.interval, 5);
+    const plain = parseDeviceCodeResponse({ device_code: 'd', user_code: 'U', verification_uri: 'https://i/device', verification_uri_complete: null, interval: '7' });
+    assert.equal(plain.uri, 'https://i/device');
+    assert.equal(plain.interval, 7);
+    assert.equal(plain.expires_in, 600);
+  });
+  for (const body of [{}, { device_code: 'd', user_code: 'U' }, { device_code: 'd', user_code: 'U', verification_uri: 'javascript:alert(1)' }, []]) {
+    it(`rejects ${JSON.stringify(body)}`, () => assert.throws(() => parseDeviceCodeResponse(body), /device authorization answer/));
+  }
+});
+
+describe('error bodies: both shapes, any status', () => {
+  it('reads the plain RFC 6749 shape', () => {
+    const error = interpretErrorResponse(400, JSON.stringify({ error: 'access_denied', error_description: 'no' }));
+    assert.equal(error.code, 'access_denied');
+    assert.equal(error.status, 400);
+    assert.match(error.message, /approve/);
+  });
+  it("reads py-oidc-auth's detail wrapper", () => {
+    const body = { detail: 'Upstream OIDC error: {"error":"expired_token","error_description":"device code expired"}' };
+    assert.deepEqual(extractOAuthError(body), { error: 'expired_token', error_description: 'device code expired' });
+    assert.equal(interpretErrorResponse(400, JSON.stringify(body)).code, 'expired_token');
+  });
+  it('reads a Python-repr detail', () => {
+    assert.equal(extractOAuthError({ detail: "Upstream OIDC error: {'error': 'authorization_pending'}" })?.error, 'authorization_pending');
+  });
+  it('an HTML 502 page is a server_error with status and excerpt', () => {
+    const error = interpretErrorResponse(502, '<html><body><h1>502 Bad Gateway</h1></body></html>');
+    assert.equal(error.code, 'server_error');
+    assert.equal(error.status, 502);
+    assert.match(error.message, /502 Bad Gateway/);
+  });
+  it('non-JSON 4xx is invalid_response; FastAPI detail strings are passed on', () => {
+    assert.equal(interpretErrorResponse(400, 'nope').code, 'invalid_response');
+    const missing = interpretErrorResponse(400, JSON.stringify({ detail: 'Missing (device) code or refresh_token' }));
+    assert.equal(missing.code, 'invalid_request');
+    assert.match(missing.message, /Missing \(device\) code/);
+  });
+  it('knows which device-route answers mean "no device flow"', () => {
+    for (const status of [404, 405, 501, 503]) assert.ok(meansNoDeviceFlow(interpretErrorResponse(status, '{"detail":"Not Found"}')));
+    assert.ok(meansNoDeviceFlow(interpretErrorResponse(502, '{"detail":"device_authorization_endpoint not found in discovery"}')));
+    assert.ok(!meansNoDeviceFlow(interpretErrorResponse(502, '{"detail":"Failed to contact OIDC endpoint: timeout"}')));
+    assert.ok(!meansNoDeviceFlow(interpretErrorResponse(400, '{"error":"invalid_client"}')));
+  });
+  it('secrets in error bodies never reach the message or detail', () => {
+    const error = interpretErrorResponse(500, JSON.stringify({ error: 'server_error', error_description: 'bad refresh_token=SECRET1', access_token: 'SECRET2' }));
+    assert.ok(!JSON.stringify({ m: error.message, d: error.detail }).includes('SECRET'));
+  });
+});
+
+describe('redaction', () => {
+  it('redacts secret keys deeply and JWT / bearer / key=value text', () => {
+    const out = JSON.stringify(redact({ a: { refresh_token: 'x1', list: [{ device_code: 'x2' }] }, user_code: 'SHOW-ME', note: 'Bearer abc.def code=x3 eyJhbGciOi.eyJzdWIiOi.sig' }));
+    assert.ok(!/x1|x2|x3|abc\.def|eyJ/.test(out), out);
+    assert.match(out, /SHOW-ME/);
+    assert.equal(redactText('{"access_token": "zzz"}'), '{"access_token": "[redacted]"}');
+  });
+});
+
+describe('callback', () => {
+  it('takes the verifier after the last |', () => {
+    assert.equal(verifierFromState('rand|http://localhost:53100/callback|verif'), 'verif');
+    assert.equal(verifierFromState('a|b|c|d'), 'd');
+    assert.equal(verifierFromState('no-bar'), undefined);
+    assert.equal(verifierFromState('ends|'), undefined);
+  });
+  it('accepts only callbacks of this login', () => {
+    const uri = 'http://localhost:53100/callback';
+    assert.ok(callbackMatches(parseCallbackQuery(`?code=c&state=r|${uri}|v`), uri));
+    assert.ok(!callbackMatches(parseCallbackQuery('?code=c&state=r|http://localhost:9/callback|v'), uri));
+    assert.ok(!callbackMatches(parseCallbackQuery('?state=r|x|v'), uri));
+    assert.ok(callbackMatches(parseCallbackQuery('?error=access_denied'), uri));
+  });
+  it('builds the login URL the Python client opens', () => {
+    const url = new URL(buildLoginUrl('http://h/api/auth/v2/login', 'http://localhost:53100/callback'));
+    assert.equal(url.pathname, '/api/auth/v2/login');
+    assert.equal(url.searchParams.get('redirect_uri'), 'http://localhost:53100/callback');
+    assert.equal(url.searchParams.get('offline_access'), 'true');
+    assert.equal(url.searchParams.get('prompt'), 'consent');
+  });
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { defaultStorePath, TokenStore, type Token } from '../src/index.ts';
+
+const run = promisify(execFile);
+const now = () => Math.floor(Date.now() / 1000);
+const token = (name: string, expires = now() + 3600, refreshExpires = now() + 7200): Token => ({
+  access_token: `at-${name}`, token_type: 'Bearer', expires, refresh_token: `rt-${name}`, refresh_expires: refreshExpires, scope: 'openid offline_access', headers: { Authorization: `Bearer at-${name}` },
+});
+
+let dir: string;
+let file: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-store-'));
+  file = path.join(dir, 'app', 'token-store.json');
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('TokenStore', () => {
+  it('defaults to the Python client path under XDG_CACHE_HOME', () => {
+    assert.equal(defaultStorePath('py-oidc-auth', { XDG_CACHE_HOME: '/x/cache' }), '/x/cache/py-oidc-auth/token-store.json');
+    assert.equal(defaultStorePath('my-app', {}), path.join(os.homedir(), '.cache', 'my-app', 'token-store.json'));
+  });
+
+  it('reads a store written by the Python client and writes the same format back', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const python = {
+      'https://myapp.example.com': { token: { ...token('py'), headers: { Authorization: 'Bearer at-py' } }, stored_at: 1717027200.0 },
+      'http://localhost:8080': { token: token('local'), stored_at: 1717027200.5 },
+    };
+    fs.writeFileSync(file, JSON.stringify(python));
+    const store = new TokenStore({ path: file });
+    assert.equal(store.get('https://MyApp.example.com/some/path')?.access_token, 'at-py');
+    assert.deepEqual(store.hosts().sort(), ['http://localhost:8080', 'https://myapp.example.com']);
+    await store.put('https://new.example.org:443/', token('new'));
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { token: Token; stored_at: number }>;
+    assert.deepEqual(Object.keys(written).sort(), ['http://localhost:8080', 'https://myapp.example.com', 'https://new.example.org']);
+    assert.equal(written['https://new.example.org']?.token.access_token, 'at-new');
+    assert.equal(typeof written['https://new.example.org']?.stored_at, 'number');
+    assert.deepEqual(written['https://myapp.example.com']?.token, python['https://myapp.example.com'].token);
+  });
+
+  it('creates the file 0600 in a 0700 folder, with no lock left behind', async () => {
+    const store = new TokenStore({ path: file });
+    await store.put('https://a.example.org', token('a'));
+    assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
+    assert.equal((fs.statSync(path.dirname(file)).mode & 0o777).toString(8), '700');
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ['token-store.json']);
+  });
+
+  it('evicts entries past both expiries; remove and clear', async () => {
+    const store = new TokenStore({ path: file });
+    await store.put('https://old.example.org', token('old', now() - 100, now() + 20));
+    await store.put('https://live.example.org', token('live'));
+    assert.equal(store.get('https://old.example.org'), undefined);
+    assert.deepEqual(store.hosts(), ['https://live.example.org']);
+    assert.equal(await store.remove('https://live.example.org/'), true);
+    assert.equal(await store.remove('https://live.example.org/'), false);
+    await store.put('https://x.example.org', token('x'));
+    await store.clear();
+    assert.deepEqual(store.hosts(), []);
+  });
+
+  it('moves an unreadable file aside, says where, and starts fresh', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '{"https://a.example.org": {"token": ');
+    const warnings: string[] = [];
+    const store = new TokenStore({ path: file, onWarning: (m) => warnings.push(m) });
+    assert.equal(store.get('https://a.example.org'), undefined);
+    assert.equal(warnings.length, 1);
+    const aside = fs.readdirSync(path.dirname(file)).find((name) => name.includes('.corrupt-'));
+    assert.ok(aside && warnings[0]?.includes(aside));
+    assert.equal(fs.readFileSync(path.join(path.dirname(file), aside), 'utf8'), '{"https://a.example.org": {"token": ', 'kept for the person');
+    await store.put('https://b.example.org', token('b'));
+    assert.equal(store.get('https://b.example.org')?.access_token, 'at-b');
+  });
+
+  it('breaks a lock left by a dead process', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const child = await run(process.execPath, ['-e', 'console.log(process.pid)']);
+    const deadPid = Number(child.stdout.trim());
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid, hostname: os.hostname(), nonce: 'dead' }));
+    const store = new TokenStore({ path: file, lockTimeout: 2000 });
+    await store.put('https://a.example.org', token('a'));
+    assert.equal(store.get('https://a.example.org')?.access_token, 'at-a');
+  });
+
+  it('waits for a live holder and then fails with lock_timeout naming the lock', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: os.hostname(), nonce: 'live' }));
+    const store = new TokenStore({ path: file, lockTimeout: 300 });
+    await assert.rejects(store.put('https://a.example.org', token('a')), (error: unknown) =>
+      (error as { code?: string }).code === 'lock_timeout' && (error as Error).message.includes(`${file}.lock`) && (error as Error).message.includes(String(process.pid)));
+    assert.ok(fs.existsSync(`${file}.lock`), 'a live holder keeps its lock');
+  });
+
+  it('four processes writing at once lose no entry', async () => {
+    const writer = path.join(import.meta.dirname, 'helpers', 'store-writer.ts');
+    await Promise.all(['p1', 'p2', 'p3', 'p4'].map((prefix) => run(process.execPath, [writer, file, prefix, '15'])));
+    const hosts = new TokenStore({ path: file }).hosts();
+    assert.equal(hosts.length, 60);
+  });
+
+  it('a single-token file (OIDC_TOKEN_FILE) serves any host and keeps its shape', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(token('single')));
+    const store = new TokenStore({ path: file });
+    assert.equal(store.get('https://whatever.example.org')?.access_token, 'at-single');
+    await store.put('https://whatever.example.org', token('next'));
+    assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as Token).access_token, 'at-next');
+  });
+});
