@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { AuthError } from '../src/errors.ts';
 import { buildLoginUrl, callbackMatches, parseCallbackQuery, verifierFromState } from '../src/protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
-import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
+import { extractOAuthError, interpretErrorResponse, isRetriable, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
 import { joinUrl, normalizeHost } from '../src/protocol/host.ts';
 import { redact, redactText } from '../src/protocol/redact.ts';
 import { isEvictable, mergeRefreshed, parseTokenResponse, tokenStatus } from '../src/protocol/token.ts';
@@ -108,6 +108,13 @@ describe('error bodies: both shapes, any status', () => {
     assert.ok(meansNoDeviceFlow(interpretErrorResponse(502, '{"detail":"device_authorization_endpoint not found in discovery"}')));
     assert.ok(!meansNoDeviceFlow(interpretErrorResponse(502, '{"detail":"Failed to contact OIDC endpoint: timeout"}')));
     assert.ok(!meansNoDeviceFlow(interpretErrorResponse(400, '{"error":"invalid_client"}')));
+  });
+  it('retries network trouble, 5xx and 429, never a denial or an expired code', () => {
+    assert.ok(isRetriable(new AuthError('network', 'reset')));
+    assert.ok(isRetriable(interpretErrorResponse(503, '<html>down</html>')));
+    assert.ok(isRetriable(interpretErrorResponse(429, '{}')));
+    assert.ok(!isRetriable(interpretErrorResponse(500, '{"error":"access_denied"}')));
+    assert.ok(!isRetriable(interpretErrorResponse(400, '{"error":"invalid_grant"}')));
   });
   it('secrets in error bodies never reach the message or detail', () => {
     const error = interpretErrorResponse(500, JSON.stringify({ error: 'server_error', error_description: 'bad refresh_token=SECRET1', access_token: 'SECRET2' }));

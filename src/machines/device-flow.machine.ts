@@ -1,5 +1,6 @@
 import { assign, fromPromise, sendParent, setup } from 'xstate';
 import type { AuthError } from '../errors.ts';
+import { isRetriable } from '../protocol/error-response.ts';
 import type { DeviceCode, Token } from '../types.ts';
 import { seconds } from './delays.ts';
 import { asAuthError, notProvided } from './shared.ts';
@@ -53,7 +54,7 @@ export const deviceFlowMachine = setup({
     hasCode: ({ context }) => context.code !== undefined,
     pending: (_, params: { error: AuthError }) => params.error.code === 'authorization_pending',
     slowDown: (_, params: { error: AuthError }) => params.error.code === 'slow_down',
-    retriable: (_, params: { error: AuthError }) => isRetriablePollError(params.error),
+    retriable: (_, params: { error: AuthError }) => isRetriable(params.error),
   },
   delays: {
     interval: ({ context }) => seconds(context.interval),
@@ -155,12 +156,6 @@ export const deviceFlowMachine = setup({
       ? { ok: true, token: context.token }
       : { ok: false, error: context.error ?? expired(0), unsupported: context.unsupported },
 });
-
-function isRetriablePollError(error: AuthError): boolean {
-  if (error.code === 'network' || error.code === 'temporarily_unavailable') return true;
-  if (error.code === 'timeout' && error.status === undefined) return true;
-  return error.status !== undefined && (error.status >= 500 || error.status === 429) && error.code !== 'access_denied' && error.code !== 'expired_token';
-}
 
 function expired(lifetime: number) {
   return asAuthError({

@@ -112,9 +112,12 @@ export function meansNoDeviceFlow(error: AuthError): boolean {
   return /not found in discovery|device_authorization_endpoint|not supported|does not support/i.test(JSON.stringify(error.detail ?? '') + error.message);
 }
 
-/** Whether a failed request is worth retrying (network trouble, 5xx, 429). */
+/**
+ * Whether a failed request is worth retrying: network trouble, 5xx, 429 and
+ * `temporarily_unavailable`, but never a denial or an expired code.
+ */
 export function isRetriable(error: AuthError): boolean {
-  if (error.code === 'network' || error.code === 'timeout' && error.status === undefined) return true;
-  if (error.code === 'temporarily_unavailable') return true;
+  if (error.code === 'access_denied' || error.code === 'expired_token') return false;
+  if (error.code === 'network' || error.code === 'temporarily_unavailable') return true;
   return error.status !== undefined && (error.status >= 500 || error.status === 429);
 }
