@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { authenticate } from './authenticate.ts';
 import { isAuthError } from './errors.ts';
 import { nowSeconds, tokenStatus } from './protocol/token.ts';
+import { defaultStore } from './settings.ts';
 import { TokenStore } from './token-store.ts';
 import type { FlowKind } from './types.ts';
 
@@ -92,9 +93,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }));
     if (values.help) return void out.write(HELP), EXIT.ok;
     if (values.version) return void out.write(`${version()}\n`), EXIT.ok;
-    const store = values.store || process.env.OIDC_TOKEN_FILE
-      ? new TokenStore({ path: values.store ?? process.env.OIDC_TOKEN_FILE })
-      : new TokenStore({ appName: values['app-name'] });
+    const store = values.store ? new TokenStore({ path: values.store }) : defaultStore(values['app-name']);
     if (values.list) {
       const now = nowSeconds();
       const rows = store.entries().map(({ host, token }) => ({ host, state: tokenStatus(token, now), expires: token.expires, refresh_expires: token.refresh_expires }));

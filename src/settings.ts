@@ -31,6 +31,15 @@ export interface ServerOptions {
   fetch?: typeof globalThis.fetch | undefined;
 }
 
+/**
+ * The store used when none is given: the file named by `OIDC_TOKEN_FILE`
+ * if set, else the Python client's default store for `appName`.
+ */
+export function defaultStore(appName?: string, env: NodeJS.ProcessEnv = process.env): TokenStore {
+  const tokenFile = tokenFileFromEnv(env);
+  return tokenFile ? new TokenStore({ path: tokenFile }) : new TokenStore({ appName });
+}
+
 /** Fill in defaults and pick the store. */
 export function resolveSettings(options: ServerOptions, env: NodeJS.ProcessEnv = process.env): HostSettings {
   if (typeof options.host !== 'string' || options.host.trim() === '') {
@@ -44,7 +53,6 @@ export function resolveSettings(options: ServerOptions, env: NodeJS.ProcessEnv =
     redirectPorts: options.redirectPorts ?? [...DEFAULT_CONFIG.redirectPorts],
     requestTimeout: options.requestTimeout ?? DEFAULT_CONFIG.requestTimeout,
   };
-  const tokenFile = tokenFileFromEnv(env);
-  const store = options.store ?? (tokenFile ? new TokenStore({ path: tokenFile }) : new TokenStore({ appName: options.appName }));
+  const store = options.store ?? defaultStore(options.appName, env);
   return { config, store, fetch: options.fetch };
 }
