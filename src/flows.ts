@@ -1,6 +1,6 @@
 import { decideInteractive } from './adapters/environment.ts';
 import { requestDeviceCode } from './adapters/routes.ts';
-import { hostActorFor, resetHostActors, type AuthStateView, type HostActor } from './host-actor.ts';
+import { actorKey, hostActorFor, resetHostActors, type AuthStateView, type HostActor } from './host-actor.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
 import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
@@ -51,13 +51,14 @@ export abstract class BaseFlow {
     const hostActor = hostActorFor(settings);
     let perClass = instances.get(new.target);
     if (!perClass) instances.set(new.target, (perClass = new Map()));
-    const existing = perClass.get(`${hostActor.key} ${settings.store.path}`);
+    const key = actorKey(settings.config, settings.store);
+    const existing = perClass.get(key);
     this.host = hostActor.key;
     this.config = settings.config;
     this.#options = init;
     this.#hostActor = hostActor;
     if (existing) return existing;
-    perClass.set(`${hostActor.key} ${settings.store.path}`, this);
+    perClass.set(key, this);
   }
 
   /** Forget every flow instance and stop every host actor. */

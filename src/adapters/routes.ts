@@ -1,7 +1,7 @@
 import { AuthError } from '../errors.ts';
 import { verifierFromState, type CallbackParams } from '../protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
-import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow } from '../protocol/error-response.ts';
+import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow, parseJson } from '../protocol/error-response.ts';
 import { joinUrl } from '../protocol/host.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
 import type { Config, DeviceCode, Token } from '../types.ts';
@@ -13,21 +13,13 @@ export interface RouteOptions {
   fetch?: typeof globalThis.fetch | undefined;
 }
 
-function parseJson(response: HttpResponse): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(response.text) };
-  } catch {
-    return { ok: false };
-  }
-}
-
 /**
  * Interpret a response that should carry JSON: an error status, a non-JSON
  * body or an error sent with HTTP 200 all become an {@link AuthError}.
  */
 function successBody(response: HttpResponse, what: string): unknown {
   if (response.status < 200 || response.status >= 300) throw interpretErrorResponse(response.status, response.text, what);
-  const parsed = parseJson(response);
+  const parsed = parseJson(response.text);
   if (!parsed.ok || extractOAuthError(parsed.value)) throw interpretErrorResponse(response.status, response.text, what);
   return parsed.value;
 }

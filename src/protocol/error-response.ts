@@ -61,7 +61,8 @@ export function nextStep(code: AuthErrorCode): string {
   return NEXT_STEP[code] ?? 'Try again; if it persists, check the host and the server.';
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+/** Parse JSON without throwing. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {
