@@ -12,11 +12,16 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
   timeout?: number | undefined;
   /**
    * Whether a person can take part. `undefined` detects it: a terminal on
-   * stdin and stdout, and no batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...).
+   * stdin and stderr (where prompts go), and no batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...).
    */
   interactive?: boolean | undefined;
   /** Interactive login kind: device flow with code-flow fallback (`auto`), or one of them. @default 'auto' */
   flow?: FlowKind | undefined;
+  /**
+   * Seconds the returned token must stay valid; a cached token with less
+   * left is refreshed first. Values under 60 count as 60. @default 60
+   */
+  minValidity?: number | undefined;
   /** Cancels this call (the login stops once no caller waits for it). */
   signal?: AbortSignal | undefined;
 }
@@ -45,6 +50,7 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
     interactive: decision.interactive,
     whyNotInteractive: decision.why,
     timeout: options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
+    minValidity: options.minValidity,
     onDeviceCode: options.onDeviceCode,
     onLoginUrl: options.onLoginUrl,
     openBrowser: options.openBrowser,

@@ -96,11 +96,11 @@ export class HostActor {
 
     const machine = authMachine.provide({
       actors: {
-        loadToken: fromPromise(async () => {
+        loadToken: fromPromise(async ({ input }) => {
           const token = store.get(host);
-          return { token, status: tokenStatus(token) };
+          return { token, status: tokenStatus(token, undefined, input.minValidity) };
         }),
-        refreshToken: fromPromise(async ({ input, signal }) => this.#refreshTransaction(input.refreshToken, signal)),
+        refreshToken: fromPromise(async ({ input, signal }) => this.#refreshTransaction(input.refreshToken, input.minValidity, signal)),
         deviceFlow: deviceFlowMachine.provide({
           actors: {
             requestDeviceCode: fromPromise(({ signal }) => requestDeviceCode(config, { signal, ...transport })),
@@ -157,16 +157,17 @@ export class HostActor {
   }
 
   /** Lock the store, re-read, refresh only if still needed, write, unlock. */
-  async #refreshTransaction(explicit: string | undefined, signal: AbortSignal): Promise<Token> {
+  async #refreshTransaction(explicit: string | undefined, minValidity: number, signal: AbortSignal): Promise<Token> {
     const { config, store } = this.settings;
     let result: Token | undefined;
     await store.update(async (current) => {
       const stored = current(this.key);
-      if (explicit === undefined && stored && tokenStatus(stored) === 'valid') {
+      if (explicit === undefined && stored && tokenStatus(stored, undefined, minValidity) === 'valid') {
         result = stored; // Another process refreshed while we waited for the lock.
         return {};
       }
-      const refreshToken = explicit ?? (stored && tokenStatus(stored) === 'refreshable' ? stored.refresh_token : undefined);
+      const usable = stored && stored.refresh_token !== '' && tokenStatus({ ...stored, expires: 0 }) === 'refreshable';
+      const refreshToken = explicit ?? (usable ? stored.refresh_token : undefined);
       if (refreshToken === undefined) throw new AuthError('invalid_grant', 'There is no usable refresh token any more. Log in again.');
       const fresh = await refreshWith(config, refreshToken, { signal, fetch: this.settings.fetch });
       result = mergeRefreshed(stored && explicit === undefined ? stored : { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
@@ -231,6 +232,7 @@ export class HostActor {
           interactive: options.interactive,
           whyNotInteractive: options.whyNotInteractive,
           timeout: options.timeout,
+          minValidity: options.minValidity,
           refreshToken: options.refreshToken,
           deviceCode: options.deviceCode,
         },

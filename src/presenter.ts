@@ -4,8 +4,11 @@ import type { DeviceCode } from './types.ts';
 export interface Presenter {
   /** Called when the person must visit a URL and type a code. Default: print to stderr. */
   onDeviceCode?: ((code: DeviceCode) => void) | undefined;
-  /** Called with the login URL of the code flow. Default: print to stderr. */
-  onLoginUrl?: ((url: string) => void) | undefined;
+  /**
+   * Called with the login URL of the code flow and the loopback redirect URI
+   * it returns to (its port is the one to forward over SSH). Default: print to stderr.
+   */
+  onLoginUrl?: ((url: string, redirectUri: string) => void) | undefined;
   /** `false`: never open a browser; a function: open it yourself. Default: `open`. */
   openBrowser?: false | ((url: string) => Promise<void> | void) | undefined;
 }
@@ -36,15 +39,17 @@ export function showDeviceCode(presenter: Presenter, code: DeviceCode): void {
   void openWith(presenter, code.uri);
 }
 
+/** How to reach the loopback callback when the browser runs on another machine. */
+export function sshHint(redirectUri: string): string {
+  const port = new URL(redirectUri).port;
+  return `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>`;
+}
+
 /** Show the code-flow login URL with the SSH hint, and open it. */
 export function showLoginUrl(presenter: Presenter, url: string, redirectUri: string): void {
   try {
-    if (presenter.onLoginUrl) presenter.onLoginUrl(url);
-    else {
-      const port = new URL(redirectUri).port;
-      say(`To log in, open this URL in a browser:\n  ${url}\n` +
-        `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>`);
-    }
+    if (presenter.onLoginUrl) presenter.onLoginUrl(url, redirectUri);
+    else say(`To log in, open this URL in a browser:\n  ${url}\n${sshHint(redirectUri)}`);
   } catch {
     // A throwing callback must not break the login.
   }

@@ -42,6 +42,18 @@ describe('oidc-auth CLI', () => {
     assert.equal((await run(['https://h.example', '--flow', 'sideways'])).code, 2);
     assert.equal((await run(['https://h.example', '--bogus'])).code, 2);
     assert.equal((await run(['https://h.example', '-p', '70000'])).code, 2);
+    for (const args of [['h', '--json', '--header'], ['h', '--min-validity', '-1'], ['h', '--timeout', '0'], ['--list', 'h'], ['--list', '--clear'], ['a', 'b']]) {
+      const result = await run(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, /Run oidc-auth --help for usage/);
+      assert.equal(result.stdout, '');
+    }
+  });
+
+  it('an unreachable server is exit 1 with what to check', async () => {
+    const result = await run(['http://127.0.0.1:1', '--interactive', '--flow', 'device', '--no-browser']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Could not reach http:\/\/127\.0\.0\.1:1\/auth\/v2\/device.*Check the network/);
   });
 
   it('without a terminal and without a token: exit 3 at once, naming OIDC_TOKEN_FILE', async () => {
@@ -68,10 +80,72 @@ describe('oidc-auth CLI', () => {
     const viaEnv = await run([world.app.host], { OIDC_TOKEN_FILE: file });
     assert.equal(viaEnv.stdout, `${token.access_token}\n`);
     const list = await run(['--list', '--json', '--store', world.store.path]);
-    const rows = JSON.parse(list.stdout) as Array<{ host: string; state: string }>;
-    assert.deepEqual(rows.map((r) => [r.host, r.state]), [[world.app.host, 'valid']]);
+    const listed = JSON.parse(list.stdout) as { store: string; hosts: Array<{ host: string; state: string; expires: number }> };
+    assert.equal(listed.store, world.store.path);
+    assert.deepEqual(listed.hosts.map((r) => [r.host, r.state, r.expires]), [[world.app.host, 'valid', token.expires]]);
     assert.ok(!list.stdout.includes(token.access_token), '--list shows no token');
     assert.equal((await run(['--remove', world.app.host, '--store', world.store.path])).code, 0);
     assert.equal((await run([world.app.host, '--store', world.store.path])).code, 3);
+  });
+
+  it('--header for curl -H, and --min-validity: refresh only when less remains', async () => {
+    world = await startWorld();
+    const person = personApproves();
+    const first = await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
+    const header = await run([world.app.host, '--header', '--store', world.store.path]);
+    assert.deepEqual([header.code, header.stdout, header.stderr], [0, `Authorization: Bearer ${first.access_token}\n`, '']);
+    const enough = await run([world.app.host, '--min-validity', '600', '--store', world.store.path]);
+    assert.equal(enough.stdout, `${first.access_token}\n`);
+    assert.equal(world.app.requests.refresh, 0, '600 s of 3600 left is enough: no request');
+    const more = await run([world.app.host, '--min-validity', '4000', '--json', '--store', world.store.path]);
+    assert.equal(more.code, 0, more.stderr);
+    assert.equal(world.app.requests.refresh, 1, 'less than 4000 s left: one refresh');
+    const refreshed = JSON.parse(more.stdout) as Token;
+    assert.notEqual(refreshed.access_token, first.access_token);
+    assert.equal(world.store.get(world.app.host)?.access_token, refreshed.access_token, 'the refreshed token is stored');
+  });
+
+  it('--list: a table with each state and expiry, never a token; an empty store says so', async () => {
+    world = await startWorld();
+    const now = Math.floor(Date.now() / 1000);
+    const make = (access: string, expires: number, refreshExpires: number): Token => ({
+      access_token: access, token_type: 'Bearer', expires, refresh_token: `rt-${access}`, refresh_expires: refreshExpires, scope: 'openid', headers: { Authorization: `Bearer ${access}` },
+    });
+    const empty = await run(['--list', '--store', world.store.path]);
+    assert.deepEqual([empty.code, empty.stdout], [0, '']);
+    assert.match(empty.stderr, /No tokens stored in/);
+    await world.store.put('https://valid.example', make('secret-valid-token', now + 3600, now + 7200));
+    await world.store.put('https://stale.example', make('secret-stale-token', now - 10, now + 7200));
+    const table = await run(['--list', '--store', world.store.path]);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^HOST\s+STATE\s+ACCESS TOKEN EXPIRES\s+REFRESH TOKEN EXPIRES$/);
+    assert.match(table.stdout, /https:\/\/valid\.example\s+valid\s+\d{4}-\d\d-\d\d \d\d:\d\dZ \(in 1 h\)\s+.*\(in 2 h\)/);
+    assert.match(table.stdout, /https:\/\/stale\.example\s+refreshable\s+.*\(\d+ s ago\)/);
+    assert.doesNotMatch(table.stdout + table.stderr, /secret-/);
+    assert.doesNotMatch(table.stdout, /\u001b/, 'no colour when stdout is no terminal');
+  });
+
+  it('logout forgets the token, says where, and names the logout route', async () => {
+    world = await startWorld();
+    const person = personApproves();
+    await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
+    const result = await run(['logout', world.app.host, '--store', world.store.path]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, new RegExp(`Removed the token of ${world.app.host.replace(/[.:/]/g, '\\$&')}`));
+    assert.match(result.stderr, new RegExp(`open ${world.app.host.replace(/[.:/]/g, '\\$&')}/auth/v2/logout`));
+    assert.equal(world.store.get(world.app.host), undefined);
+    assert.equal((await run([world.app.host, '--store', world.store.path])).code, 3);
+  });
+
+  it('npm run demo -- --auto-approve: a real provider and app server, a login, a token summary, a cached second run', async () => {
+    const demo = path.join(import.meta.dirname, '..', 'scripts', 'demo.ts');
+    const result = await run(['--auto-approve'], {}, demo);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /To log in, open http:\/\/127\.0\.0\.1:\d+\/device and enter the code/);
+    assert.match(result.stderr, /Token summary \(the token itself is not shown\)/);
+    assert.match(result.stderr, /grants seen by the provider: \{"urn:ietf:params:oauth:grant-type:device_code":1\}/);
+    assert.match(result.stderr, /exit 0 after \d+ ms; requests to the server: none/);
+    assert.doesNotMatch(result.stderr, /oidc-provider (WARNING|NOTICE)/);
   });
 });

@@ -12,20 +12,22 @@ export interface InteractiveDecision {
 }
 
 /**
- * Interactive login is possible when a terminal is attached (or the caller
- * says `interactive: true`) and no batch-job variable is set. `false` always wins.
+ * Interactive login is possible when a person is at a terminal (stdin and
+ * stderr, where prompts go, are terminals; stdout may be a pipe, as in
+ * `$(oidc-auth HOST)`), or the caller says `interactive: true`, and no
+ * batch-job variable is set. `false` always wins.
  */
 export function decideInteractive(
   requested: boolean | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  tty: { stdin: boolean; stdout: boolean } = { stdin: process.stdin.isTTY === true, stdout: process.stdout.isTTY === true },
+  tty: { stdin: boolean; stderr: boolean } = { stdin: process.stdin.isTTY === true, stderr: process.stderr.isTTY === true },
 ): InteractiveDecision {
   if (requested === false) return { interactive: false, why: 'interactive: false was given' };
   const batch = BATCH_VARIABLES.find((name) => env[name] !== undefined && env[name] !== '');
   if (batch) return { interactive: false, why: `this looks like a batch job: ${batch} is set` };
   if (requested === true) return { interactive: true, why: '' };
-  if (tty.stdin && tty.stdout) return { interactive: true, why: '' };
-  return { interactive: false, why: 'stdin and stdout are not a terminal' };
+  if (tty.stdin && tty.stderr) return { interactive: true, why: '' };
+  return { interactive: false, why: tty.stdin ? 'stderr is not a terminal' : 'stdin is not a terminal' };
 }
 
 /** The token file named by `OIDC_TOKEN_FILE`, if any. */

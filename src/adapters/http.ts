@@ -1,4 +1,3 @@
-import ky from 'ky';
 import { AuthError } from '../errors.ts';
 
 /** A response read in full (up to the size cap). */
@@ -56,6 +55,8 @@ function transportError(error: unknown, url: string, options: HttpOptions): Auth
  */
 export async function postForm(url: string, form: Record<string, string> | undefined, options: HttpOptions): Promise<HttpResponse> {
   try {
+    // Loaded on first use: a run that finds a valid cached token never pays for it.
+    const { default: ky } = await import('ky');
     const response = await ky.post(url, {
       body: form === undefined ? undefined : new URLSearchParams(form),
       headers: { accept: 'application/json' },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,8 +48,8 @@ function isStale(path: string, holder: Holder | undefined, staleMs: number): boo
 }
 
 /** Move a stale lock away, but only if it is still the one judged stale. */
-function breakStale(path: string, judged: Holder | undefined): void {
-  const aside = `${path}.stale-${randomUUID()}`;
+function breakStale(path: string, judged: Holder | undefined, nonce: string): void {
+  const aside = `${path}.stale-${nonce}`;
   try {
     fs.renameSync(path, aside);
   } catch {
@@ -77,6 +76,8 @@ function breakStale(path: string, judged: Holder | undefined): void {
 export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, options: FileLockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 10_000;
+  // node:crypto loads here, not at start-up: a read-only run never locks.
+  const { randomUUID } = await import('node:crypto');
   const me: Holder = { pid: process.pid, hostname: os.hostname(), nonce: randomUUID() };
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
@@ -96,7 +97,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
     }
     const holder = readHolder(path);
     if (isStale(path, holder, staleMs)) {
-      breakStale(path, holder);
+      breakStale(path, holder, randomUUID());
       continue;
     }
     if (Date.now() >= deadline) {

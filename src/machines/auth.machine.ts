@@ -22,6 +22,8 @@ export interface AuthRequest {
   whyNotInteractive: string;
   /** Seconds a person has to finish an interactive login. */
   timeout: number;
+  /** Seconds the token must stay valid; less left means refresh (at least 60). */
+  minValidity?: number | undefined;
   /** `refresh` mode: the refresh token to use. */
   refreshToken?: string | undefined;
   /** `poll` mode: the device code to poll with. */
@@ -90,8 +92,8 @@ export const authMachine = setup({
     input: {} as AuthInput,
   },
   actors: {
-    loadToken: fromPromise<CachedToken, { host: string }>(notProvided('loadToken')),
-    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined }>(notProvided('refreshToken')),
+    loadToken: fromPromise<CachedToken, { host: string; minValidity: number }>(notProvided('loadToken')),
+    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined; minValidity: number }>(notProvided('refreshToken')),
     deviceFlow: deviceFlowMachine,
     codeFlow: codeFlowMachine,
   },
@@ -143,7 +145,7 @@ export const authMachine = setup({
     cached: {
       invoke: {
         src: 'loadToken',
-        input: ({ context }) => ({ host: context.host }),
+        input: ({ context }) => ({ host: context.host, minValidity: context.request?.minValidity ?? 0 }),
         onDone: [
           {
             guard: { type: 'valid', params: ({ event }) => ({ status: event.output.status }) },
@@ -160,7 +162,7 @@ export const authMachine = setup({
     refreshing: {
       invoke: {
         src: 'refreshToken',
-        input: ({ context }) => ({ host: context.host, refreshToken: context.request?.refreshToken }),
+        input: ({ context }) => ({ host: context.host, refreshToken: context.request?.refreshToken, minValidity: context.request?.minValidity ?? 0 }),
         onDone: { target: 'authenticated', actions: assign({ token: ({ event }) => event.output }) },
         onError: [
           { guard: 'refreshMode', target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },

@@ -77,10 +77,13 @@ export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_
   return { ...next, refresh_token: previous.refresh_token, refresh_expires: previous.refresh_expires };
 }
 
-/** Where `token` stands at `now` (60 s margin on both expiries). */
-export function tokenStatus(token: Token | undefined, now: number = nowSeconds()): TokenStatus {
+/**
+ * Where `token` stands at `now`: `valid` while more than `minValidity` seconds
+ * (at least 60) remain, `refreshable` while its refresh token has more than 60 s.
+ */
+export function tokenStatus(token: Token | undefined, now: number = nowSeconds(), minValidity = 0): TokenStatus {
   if (token === undefined) return 'expired';
-  if (now + VALIDITY_MARGIN < token.expires) return 'valid';
+  if (now + Math.max(VALIDITY_MARGIN, minValidity) < token.expires) return 'valid';
   if (token.refresh_token !== '' && now + VALIDITY_MARGIN < token.refresh_expires) return 'refreshable';
   return 'expired';
 }

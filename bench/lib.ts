@@ -1,0 +1,50 @@
+// Shared helpers for the benchmarks: timing child processes, percentiles, a temporary store.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Token } from '../src/types.ts';
+
+export const root = path.join(import.meta.dirname, '..');
+
+/** The `p`-th percentile (0..100) of `values` (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}
+
+/** Wall time in ms of one run of `node ...args`; throws when it fails. */
+export function timeNode(args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`);
+  return elapsed;
+}
+
+/**
+ * Median wall times of several commands, interleaved run by run so that
+ * machine noise hits all of them alike.
+ */
+export function interleavedMedians(commands: Record<string, string[]>, runs: number, env?: NodeJS.ProcessEnv): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((name) => [name, []]));
+  for (const args of Object.values(commands)) timeNode(args, env); // warm the file cache
+  for (let run = 0; run < runs; run += 1) {
+    for (const [name, args] of Object.entries(commands)) times[name]?.push(timeNode(args, env));
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, values]) => [name, percentile(values, 50)]));
+}
+
+/** A store file in a fresh temporary folder holding one valid token for `host`. */
+export function storeWithValidToken(host: string): { path: string; cleanup(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-auth-bench-'));
+  const file = path.join(dir, 'token-store.json');
+  const now = Math.floor(Date.now() / 1000);
+  const token: Token = {
+    access_token: 'bench-access-token', token_type: 'Bearer', expires: now + 3600, refresh_token: 'bench-refresh-token',
+    refresh_expires: now + 7200, scope: 'openid', headers: { Authorization: 'Bearer bench-access-token' },
+  };
+  fs.writeFileSync(file, JSON.stringify({ [host]: { token, stored_at: now } }), { mode: 0o600 });
+  return { path: file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

@@ -1,0 +1,134 @@
+// Command-line parsing for oidc-auth. Loads nothing but node:util, so the
+// cached-token fast path stays cheap.
+import { parseArgs } from 'node:util';
+import type { FlowKind } from '../types.ts';
+
+/** A mistake in the command line: exit 2 with the message and a pointer to --help. */
+export class UsageError extends Error {}
+
+/** Where the token goes on stdout. */
+export type OutputKind = 'token' | 'json' | 'header';
+
+/** Options shared by every command that touches the store. */
+export interface StoreChoice {
+  store?: string | undefined;
+  appName?: string | undefined;
+}
+
+/** How to reach the server and run a login. */
+export interface LoginChoice extends StoreChoice {
+  host: string;
+  loginRoute?: string | undefined;
+  tokenRoute?: string | undefined;
+  deviceRoute?: string | undefined;
+  ports?: number[] | undefined;
+  flow: FlowKind;
+  force: boolean;
+  timeout?: number | undefined;
+  minValidity?: number | undefined;
+  browser: boolean;
+  qr: boolean;
+  interactive?: true | undefined;
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | ({ kind: 'list'; json: boolean } & StoreChoice)
+  | ({ kind: 'clear' } & StoreChoice)
+  | ({ kind: 'remove'; host: string } & StoreChoice)
+  | ({ kind: 'logout' } & LoginChoice)
+  | ({ kind: 'token'; output: OutputKind } & LoginChoice);
+
+const OPTIONS = {
+  'login-route': { type: 'string', short: 'l' },
+  'token-route': { type: 'string', short: 't' },
+  'device-route': { type: 'string', short: 'd' },
+  ports: { type: 'string', short: 'p' },
+  flow: { type: 'string' },
+  force: { type: 'boolean' },
+  timeout: { type: 'string' },
+  'min-validity': { type: 'string' },
+  'no-browser': { type: 'boolean' },
+  'no-qr': { type: 'boolean' },
+  interactive: { type: 'boolean' },
+  'app-name': { type: 'string' },
+  store: { type: 'string' },
+  json: { type: 'boolean' },
+  header: { type: 'boolean' },
+  list: { type: 'boolean' },
+  clear: { type: 'boolean' },
+  remove: { type: 'string' },
+  version: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `53100-53105` or `8080,8081` -> the ports, in order. */
+export function parsePorts(text: string): number[] {
+  const ports: number[] = [];
+  for (const part of text.split(',')) {
+    const range = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!range) throw new UsageError(`--ports: "${part}" is not a port or a range like 53100-53105`);
+    const from = Number(range[1]);
+    const to = Number(range[2] ?? range[1]);
+    if (from < 1 || to > 65535 || to < from) throw new UsageError(`--ports: "${part}" is out of range (1-65535, low-high)`);
+    if (to - from > 1000) throw new UsageError(`--ports: "${part}" is more than 1000 ports`);
+    for (let port = from; port <= to; port += 1) ports.push(port);
+  }
+  return ports;
+}
+
+function seconds(name: string, text: string | undefined, { allowZero }: { allowZero: boolean }): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new UsageError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, not "${text}"`);
+  }
+  return value;
+}
+
+/** Parse `argv` (without node and the script). Throws {@link UsageError}. */
+export function parseCommandLine(argv: string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const storeChoice: StoreChoice = { store: values.store, appName: values['app-name'] };
+  const actions = [values.list, values.clear, values.remove !== undefined].filter(Boolean).length;
+  if (actions > 1) throw new UsageError('--list, --clear and --remove go alone');
+  if (actions === 1 && positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+  if (values.list) return { kind: 'list', json: values.json === true, ...storeChoice };
+  if (values.clear) return { kind: 'clear', ...storeChoice };
+  if (values.remove !== undefined) return { kind: 'remove', host: values.remove, ...storeChoice };
+
+  const logout = positionals[0] === 'logout' && positionals.length === 2;
+  const [host, ...extra] = logout ? positionals.slice(1) : positionals;
+  if (!host) throw new UsageError('a host is required, e.g. oidc-auth https://myapp.example.org');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (values.json && values.header) throw new UsageError('--json and --header: choose one');
+  const flow = (values.flow ?? 'auto') as FlowKind;
+  if (!['auto', 'device', 'code'].includes(flow)) throw new UsageError(`--flow must be auto, device or code, not "${flow}"`);
+  const login: LoginChoice = {
+    ...storeChoice,
+    host,
+    loginRoute: values['login-route'],
+    tokenRoute: values['token-route'],
+    deviceRoute: values['device-route'],
+    ports: values.ports === undefined ? undefined : parsePorts(values.ports),
+    flow,
+    force: values.force === true,
+    timeout: seconds('--timeout', values.timeout, { allowZero: false }),
+    minValidity: seconds('--min-validity', values['min-validity'], { allowZero: true }),
+    browser: values['no-browser'] !== true,
+    qr: values['no-qr'] !== true,
+    interactive: values.interactive === true ? true : undefined,
+  };
+  if (logout) return { kind: 'logout', ...login };
+  return { kind: 'token', output: values.json ? 'json' : values.header ? 'header' : 'token', ...login };
+}

@@ -1,0 +1,27 @@
+// What both CLI paths share. Light on purpose: the fast path loads it.
+import { defaultStore } from '../settings.ts';
+import { TokenStore } from '../token-store.ts';
+import type { Token } from '../types.ts';
+import type { OutputKind, StoreChoice } from './args.ts';
+
+/** Documented exit codes. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, loginRequired: 3, cancelled: 130 } as const;
+
+/** Where the CLI writes, and the environment it reads. */
+export interface CliIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The store named by --store, else OIDC_TOKEN_FILE, else the default for --app-name. */
+export function openStore(choice: StoreChoice): TokenStore {
+  return choice.store ? new TokenStore({ path: choice.store }) : defaultStore(choice.appName);
+}
+
+/** What goes to stdout: the token, the whole token as JSON, or an Authorization header line. */
+export function formatToken(token: Token, output: OutputKind): string {
+  if (output === 'json') return `${JSON.stringify(token, undefined, 2)}\n`;
+  if (output === 'header') return `Authorization: ${token.headers.Authorization}\n`;
+  return `${token.access_token}\n`;
+}

@@ -1,0 +1,223 @@
+// Everything the CLI does beyond printing a valid cached token: logins,
+// listing, removing, help. Loaded only when the fast path cannot answer.
+import { readFileSync } from 'node:fs';
+import { authenticate } from '../authenticate.ts';
+import { isAuthError } from '../errors.ts';
+import { joinUrl, normalizeHost } from '../protocol/host.ts';
+import { nowSeconds, tokenStatus } from '../protocol/token.ts';
+import { DEFAULT_LOGIN_TIMEOUT } from '../settings.ts';
+import type { Token } from '../types.ts';
+import { UsageError, type Command, type LoginChoice } from './args.ts';
+import { EXIT, formatToken, openStore, type CliIo } from './common.ts';
+import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalInfo } from './terminal.ts';
+
+/** The text of `oidc-auth --help`. */
+export const HELP = `Usage: oidc-auth <host> [options]          print a valid access token
+       oidc-auth logout <host> [options]   forget the token of <host>
+       oidc-auth --list [--json] | --clear | --remove <host>
+
+Prints a valid access token for a py-oidc-auth application server: the cached
+one, a refreshed one, or a new one after a device or browser login. Only the
+token goes to stdout; prompts, progress and errors go to stderr.
+
+Server:
+  -l, --login-route PATH    login route (default /auth/v2/login)
+  -t, --token-route PATH    token route (default /auth/v2/token)
+  -d, --device-route PATH   device route (default /auth/v2/device)
+  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081
+
+Login:
+      --flow KIND           auto | device | code (default auto: device flow,
+                            browser login where the server has none)
+      --force               log in again even if a token is cached
+      --min-validity SECS   refresh when less than SECS remain (default 60)
+      --timeout SECS        time to finish an interactive login (default 600)
+      --no-browser          never open a browser; print the URL only
+      --no-qr               no QR code next to the device code
+      --interactive         allow a login although stdin or stderr is no terminal
+
+Output:
+      --json                the whole token as JSON (usable as OIDC_TOKEN_FILE)
+      --header              "Authorization: Bearer <token>", for curl -H
+
+Store:
+      --store PATH          token store file (default: $OIDC_TOKEN_FILE, else
+                            ~/.cache/<app-name>/token-store.json)
+      --app-name NAME       store folder name (default py-oidc-auth)
+      --list                list stored hosts, their state and expiry
+      --clear               remove every stored token
+      --remove HOST         remove the token of HOST
+
+  -V, --version, -h, --help
+
+Environment: OIDC_TOKEN_FILE (token file for batch jobs), NO_COLOR,
+XDG_CACHE_HOME; a batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no
+interactive login.
+
+Exit codes: 0 ok, 1 authentication failed, 2 usage error,
+            3 login required but no interactive session, 130 cancelled.
+
+Examples:
+  oidc-auth https://myapp.example.org
+  curl -H "$(oidc-auth https://myapp.example.org --header)" https://myapp.example.org/api
+  oidc-auth https://myapp.example.org --min-validity 3600 --json > token.json
+  OIDC_TOKEN_FILE=token.json my-batch-job      # on a node without a browser
+  oidc-auth --list
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): number {
+  const store = openStore(command);
+  const now = nowSeconds();
+  const rows = store.entries().map(({ host, token }) => ({
+    host,
+    state: tokenStatus(token, now),
+    expires: token.expires,
+    refresh_expires: token.refresh_expires,
+    scope: token.scope,
+  }));
+  if (command.json) {
+    io.out.write(`${JSON.stringify({ store: store.path, hosts: rows }, undefined, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (rows.length === 0) {
+    io.err.write(`No tokens stored in ${store.path}\n`);
+    return EXIT.ok;
+  }
+  const s = styles(terminalInfo(io.out, io.env).color);
+  const paint = { valid: s.green, refreshable: s.yellow, expired: s.red };
+  const when = (time: number) => (time > 0 ? `${new Date(time * 1000).toISOString().slice(0, 16).replace('T', ' ')}Z (${relativeTime(time, now)})` : '-');
+  const table = [['HOST', 'STATE', 'ACCESS TOKEN EXPIRES', 'REFRESH TOKEN EXPIRES'], ...rows.map((row) => [row.host, row.state, when(row.expires), when(row.refresh_expires)])];
+  const widths = table[0]?.map((_, column) => Math.max(...table.map((line) => line[column]?.length ?? 0))) ?? [];
+  table.forEach((line, index) => {
+    const cells = line.map((cell, column) => {
+      const padded = column === line.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
+      if (index === 0) return s.bold(padded);
+      return column === 1 ? paint[cell as keyof typeof paint](padded) : padded;
+    });
+    io.out.write(`${cells.join('  ')}\n`);
+  });
+  return EXIT.ok;
+}
+
+async function logout(command: LoginChoice, io: CliIo): Promise<number> {
+  const store = openStore(command);
+  const host = normalizeHost(command.host);
+  const found = await store.remove(host);
+  io.err.write(found ? `Removed the token of ${host} from ${store.path}.\n` : `No token stored for ${host} in ${store.path}.\n`);
+  // The py-oidc-auth routes have no revocation route; the session at the
+  // identity provider ends through the logout route in a browser.
+  const logoutRoute = (command.loginRoute ?? '/auth/v2/login').replace(/login\/?$/, 'logout');
+  io.err.write(`To end the session at the identity provider as well, open ${joinUrl(host, logoutRoute)}\n`);
+  return EXIT.ok;
+}
+
+async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): Promise<number> {
+  const info = terminalInfo(io.err, io.env);
+  const s = styles(info.color);
+  const spinner = new Spinner(io.err, info);
+  const store = openStore(command);
+  const timeout = command.timeout ?? DEFAULT_LOGIN_TIMEOUT;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(EXIT.cancelled); // A second Ctrl-C: stop at once.
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let loggedIn = false;
+  try {
+    const token: Token = await authenticate({
+      host: command.host,
+      store,
+      loginRoute: command.loginRoute,
+      tokenRoute: command.tokenRoute,
+      deviceRoute: command.deviceRoute,
+      redirectPorts: command.ports,
+      flow: command.flow,
+      force: command.force,
+      timeout,
+      minValidity: command.minValidity,
+      interactive: command.interactive,
+      openBrowser: command.browser ? undefined : false,
+      signal: controller.signal,
+      onDeviceCode: (code) => {
+        loggedIn = true;
+        spinner.stop();
+        io.err.write(deviceCodeText(code, info, { qr: command.qr }));
+        spinner.start('Waiting for you to log in', Date.now() + Math.min(code.expires_in, timeout) * 1000);
+      },
+      onLoginUrl: (url, redirectUri) => {
+        loggedIn = true;
+        spinner.stop();
+        io.err.write(loginUrlText(url, redirectUri, info));
+        spinner.start('Waiting for the browser login', Date.now() + timeout * 1000);
+      },
+    });
+    spinner.stop();
+    if (loggedIn) {
+      io.err.write(`${s.green('✓')} Logged in to ${normalizeHost(command.host)}; the token is stored in ${store.path}` +
+        ` (it expires ${relativeTime(token.expires, nowSeconds())}).\n`);
+    }
+    io.out.write(formatToken(token, command.output));
+    return EXIT.ok;
+  } finally {
+    spinner.stop();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Report a failure on stderr and pick the exit code. */
+export function report(error: unknown, io: CliIo): number {
+  const s = styles(terminalInfo(io.err, io.env).color);
+  if (error instanceof UsageError) {
+    io.err.write(`oidc-auth: ${error.message}\nRun oidc-auth --help for usage.\n`);
+    return EXIT.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (isAuthError(error) && error.code === 'cancelled') {
+    io.err.write(`oidc-auth: cancelled.\n`);
+    return EXIT.cancelled;
+  }
+  io.err.write(`oidc-auth: ${s.red('error:')} ${message}\n`);
+  return isAuthError(error) && error.code === 'login_required' ? EXIT.loginRequired : EXIT.failed;
+}
+
+/** Run a parsed command. */
+export async function run(command: Command, io: CliIo): Promise<number> {
+  try {
+    switch (command.kind) {
+      case 'help':
+        io.out.write(HELP);
+        return EXIT.ok;
+      case 'version':
+        io.out.write(`${version()}\n`);
+        return EXIT.ok;
+      case 'list':
+        return list(command, io);
+      case 'clear': {
+        const store = openStore(command);
+        await store.clear();
+        io.err.write(`Removed every token from ${store.path}\n`);
+        return EXIT.ok;
+      }
+      case 'remove': {
+        const store = openStore(command);
+        const found = await store.remove(command.host);
+        io.err.write(found ? `Removed the token of ${command.host}\n` : `No token stored for ${command.host}\n`);
+        return EXIT.ok;
+      }
+      case 'logout':
+        return await logout(command, io);
+      case 'token':
+        return await login(command, io);
+    }
+  } catch (error) {
+    return report(error, io);
+  }
+}

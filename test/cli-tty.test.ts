@@ -1,0 +1,105 @@
+// The CLI as a person at a terminal sees it, in a real pseudo-terminal.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { renderUnicodeCompact } from 'uqr';
+import { killAll, spawnPty } from './helpers/pty.ts';
+import { Person } from './fixtures/person.ts';
+import { startWorld, type World } from './fixtures/world.ts';
+
+const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
+const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TERM: 'xterm-256color' };
+const COLOUR = /\u001b\[(?:1|2|4|3[1-6])m/;
+
+let world: World | undefined;
+afterEach(async () => {
+  killAll();
+  await world?.close();
+  world = undefined;
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => (socket.destroy(), resolve(false)));
+    socket.on('error', () => resolve(true));
+  });
+}
+
+describe('oidc-auth in a terminal', () => {
+  it('device login: URL and code in colour, a QR code, a spinner counting down, then the token', async () => {
+    world = await startWorld();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--timeout', '120'], baseEnv);
+    const [, complete] = await term.waitFor(/or open directly (\S+)/);
+    await term.waitFor(/left, Ctrl-C to cancel/);
+    assert.match(term.output, COLOUR, 'colours on a terminal');
+    assert.match(term.text, /and enter code\s+[A-Z]{4}-[A-Z]{4}/);
+    assert.match(term.text, /scan with a phone:\n {2}[█▀▄ ]{20,}\n/);
+    assert.ok(term.text.includes(renderUnicodeCompact(complete ?? '').replace(/^/gm, '  ')), 'the QR code is that of the URL with the code in it');
+    assert.match(term.text, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for you to log in \((?:[0-9]|1[0-9]):[0-5][0-9] left/, 'spinner with the time left');
+    await new Person().visit(complete ?? '');
+    assert.equal(await term.exited, 0);
+    const token = world.store.get(world.app.host);
+    assert.ok(token);
+    assert.match(term.text, /✓ Logged in to .* stored in /);
+    assert.ok(term.text.trimEnd().endsWith(token.access_token), 'the token is the last thing printed');
+  });
+
+  it('NO_COLOR: no colour codes, --no-qr: no QR code; the prompt is still there', async () => {
+    world = await startWorld();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--no-qr'], { ...baseEnv, NO_COLOR: '1' });
+    const [, complete] = await term.waitFor(/or open directly (\S+)/);
+    await new Person().visit(complete ?? '');
+    assert.equal(await term.exited, 0);
+    assert.doesNotMatch(term.output, COLOUR);
+    assert.doesNotMatch(term.text, /[█▀▄]/);
+  });
+
+  it('Ctrl-C while the device flow polls: exit 130, polling stops, the process ends by itself', async () => {
+    world = await startWorld();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser'], baseEnv);
+    await term.waitFor(/Waiting for you to log in/);
+    term.write('\u0003');
+    const code = await Promise.race([term.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 5000).unref())]);
+    if (code === 'still running') term.kill();
+    assert.equal(code, 130, 'exits 130 within 5 s without help: no server or timer left behind');
+    assert.match(term.text, /cancelled/);
+    const polls = world.app.requests.poll;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(world.app.requests.poll, polls, 'no poll after exit');
+    assert.equal(world.store.get(world.app.host), undefined);
+  });
+
+  it('Ctrl-C while the code flow waits: exit 130 and the callback port is closed', async () => {
+    world = await startWorld();
+    const port = await freePort();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--flow', 'code', '-p', String(port)], baseEnv);
+    await term.waitFor(/ssh -L (\d+):localhost/);
+    assert.equal(await refused(port), false, 'listening while it waits');
+    assert.match(term.text, new RegExp(`ssh -L ${port}:localhost:${port}`));
+    await term.waitFor(/Waiting for the browser login/);
+    term.write('\u0003');
+    assert.equal(await term.exited, 130);
+    assert.equal(await refused(port), true, 'the callback server is closed');
+  });
+
+  it('a batch job on a terminal: exit 3 at once, naming OIDC_TOKEN_FILE and the command to run elsewhere', async () => {
+    world = await startWorld();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path], { ...baseEnv, SLURM_JOB_ID: '42' });
+    assert.equal(await term.exited, 3);
+    assert.match(term.text, /SLURM_JOB_ID/);
+    assert.match(term.text, /OIDC_TOKEN_FILE/);
+    assert.match(term.text, new RegExp(`oidc-auth ${world.app.host.replace(/[.:/]/g, '\\$&')} --json`));
+    assert.equal(world.app.requests.device, 0);
+  });
+});
