@@ -18,3 +18,10 @@ export { authMachine, type AuthContext, type AuthEvent, type AuthRequest } from 
 export { deviceFlowMachine, type DeviceFlowOutput } from './machines/device-flow.machine.ts';
 export { codeFlowMachine, type CodeFlowOutput } from './machines/code-flow.machine.ts';
 export { BATCH_VARIABLES } from './adapters/environment.ts';
+export {
+  Client, DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
+  type ClientOptions, type ClientAuthMethod, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
+} from './oidc/client.ts';
+export { parseAuthResponse, type AuthCodeFlow, type AuthResponse, type ProviderMetadata, type TokenResponse } from './protocol/oauth.ts';
+export { validateIdToken, type IdTokenExpectations, type KeySource } from './oidc/id-token.ts';
+export type { MetadataCacheOptions } from './oidc/metadata-cache.ts';

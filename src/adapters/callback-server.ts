@@ -16,7 +16,15 @@ export interface CallbackServer {
 
 /** Options for {@link startCallbackServer}. */
 export interface CallbackServerOptions {
+  /** Ports tried in order; 0 = any free port. */
   ports: readonly number[];
+  /**
+   * `localhost` (default; serves 127.0.0.1 and ::1, the py-oidc-auth
+   * redirect) or `127.0.0.1` (RFC 8252 8.3: IPv4 loopback only).
+   */
+  hostname?: 'localhost' | '127.0.0.1' | undefined;
+  /** Whether a callback belongs to this login. Default: the py-oidc-auth `state` check. */
+  matches?: ((params: CallbackParams, redirectUri: string) => boolean) | undefined;
   /** Called once, with the first callback that belongs to this login. */
   onCallback(params: CallbackParams): void;
 }
@@ -89,7 +97,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     if (url.pathname !== '/callback') return void send(res, 404, 'Not found', 'Nothing here.');
     if (accepted) return void send(res, 409, 'Login already finished', 'This login has already received its answer. Return to the terminal.');
     const params = parseCallbackQuery(url.searchParams);
-    if (!callbackMatches(params, redirectUri)) {
+    if (!(options.matches ?? callbackMatches)(params, redirectUri)) {
       return void send(res, 400, 'Not this login', 'This callback does not belong to the login in progress. Return to the terminal and start the login again if needed.');
     }
     accepted = true;
@@ -108,8 +116,10 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       continue;
     }
     const actual = (v4.address() as AddressInfo).port;
+    const hostname = options.hostname ?? 'localhost';
     const v6 = http.createServer(handler);
     try {
+      if (hostname === '127.0.0.1') throw Object.assign(new Error('IPv4 only'), { code: 'IPV4_ONLY' });
       await listen(v6, actual, '::1');
       servers.push(v4, v6);
     } catch (error) {
@@ -122,7 +132,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       }
       servers.push(v4); // No IPv6 loopback here; 127.0.0.1 alone is enough.
     }
-    redirectUri = `http://localhost:${actual}/callback`;
+    redirectUri = `http://${hostname}:${actual}/callback`;
     return {
       port: actual,
       redirectUri,

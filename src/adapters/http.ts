@@ -13,6 +13,8 @@ export interface HttpOptions {
   signal?: AbortSignal | undefined;
   /** Transport override (tests, proxies). */
   fetch?: typeof globalThis.fetch | undefined;
+  /** Extra request headers (client authentication, bearer tokens). */
+  headers?: Record<string, string> | undefined;
 }
 
 /** Answers larger than this are refused: no token response is anywhere near it. */
@@ -50,16 +52,18 @@ function transportError(error: unknown, url: string, options: HttpOptions): Auth
 }
 
 /**
- * POST a form (or nothing) and read the answer, whatever its status. Never
- * follows redirects: a token endpoint that redirects is misconfigured.
+ * Send a request and read the answer, whatever its status. Never follows
+ * redirects: a token or metadata endpoint that redirects is misconfigured,
+ * and a redirect could carry credentials to another host.
  */
-export async function postForm(url: string, form: Record<string, string> | undefined, options: HttpOptions): Promise<HttpResponse> {
+export async function request(method: 'GET' | 'POST', url: string, form: Record<string, string> | undefined, options: HttpOptions): Promise<HttpResponse> {
   try {
     // Loaded on first use: a run that finds a valid cached token never pays for it.
     const { default: ky } = await import('ky');
-    const response = await ky.post(url, {
+    const response = await ky(url, {
+      method,
       body: form === undefined ? undefined : new URLSearchParams(form),
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...options.headers },
       timeout: options.timeoutMs,
       retry: 0,
       throwHttpErrors: false,
@@ -71,4 +75,14 @@ export async function postForm(url: string, form: Record<string, string> | undef
   } catch (error) {
     throw transportError(error, url, options);
   }
+}
+
+/** POST a form (or nothing) and read the answer, whatever its status. */
+export function postForm(url: string, form: Record<string, string> | undefined, options: HttpOptions): Promise<HttpResponse> {
+  return request('POST', url, form, options);
+}
+
+/** GET and read the answer, whatever its status. */
+export function get(url: string, options: HttpOptions): Promise<HttpResponse> {
+  return request('GET', url, undefined, options);
 }
