@@ -1,5 +1,4 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { requestDeviceCode } from './adapters/routes.ts';
 import { actorKey, hostActorFor, resetHostActors, type AuthStateView, type HostActor } from './host-actor.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
@@ -51,8 +50,9 @@ export abstract class BaseFlow {
     const hostActor = hostActorFor(settings);
     let perClass = instances.get(new.target);
     if (!perClass) instances.set(new.target, (perClass = new Map()));
-    const key = actorKey(settings.config, settings.store);
+    const key = actorKey(settings);
     const existing = perClass.get(key);
+    if (!settings.config) throw new TypeError('DeviceFlow and CodeFlow talk to a py-oidc-auth host; for an OpenID provider use authenticate({ issuer, clientId }) or Client.');
     this.host = hostActor.key;
     this.config = settings.config;
     this.#options = init;
@@ -131,7 +131,7 @@ export class DeviceFlow extends BaseFlow {
 
   /** Ask the server for a device code. Show `uri` and `user_code`, then {@link DeviceFlow.poll}. */
   getDeviceCode(options: { signal?: AbortSignal } = {}): Promise<DeviceCode> {
-    return requestDeviceCode(this.config, { signal: options.signal, fetch: this.settings.fetch });
+    return this.settings.backend.requestDeviceCode(options.signal ?? new AbortController().signal);
   }
 
   /**

@@ -1,14 +1,12 @@
 import { createActor, fromCallback, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { startCallbackServer, type CallbackServer } from './adapters/callback-server.ts';
-import { exchangeCode, pollDeviceToken, refreshWith, requestDeviceCode } from './adapters/routes.ts';
+import type { Backend } from './backend.ts';
 import { AuthError } from './errors.ts';
 import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.machine.ts';
 import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from './machines/code-flow.machine.ts';
 import { deviceFlowMachine } from './machines/device-flow.machine.ts';
 import { asAuthError } from './machines/shared.ts';
-import { buildLoginUrl } from './protocol/callback.ts';
 import type { PublicDeviceCode } from './protocol/device.ts';
-import { joinUrl, normalizeHost } from './protocol/host.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
 import type { TokenStore } from './token-store.ts';
@@ -16,9 +14,11 @@ import type { Config, Token } from './types.ts';
 
 /** Everything a host's actor needs: where the server is, where tokens live, how to reach it. */
 export interface HostSettings {
-  config: Config;
+  /** The server: its py-oidc-auth routes or a standard provider. */
+  backend: Backend;
   store: TokenStore;
-  fetch?: typeof globalThis.fetch | undefined;
+  /** Host mode: the resolved routes. */
+  config?: Config | undefined;
 }
 
 /** One call's wishes: the machine's request plus how to show things and when to give up. */
@@ -88,10 +88,9 @@ export class HostActor {
 
   constructor(settings: HostSettings) {
     this.settings = settings;
-    const { config, store } = settings;
-    const host = normalizeHost(config.host);
+    const { backend, store } = settings;
+    const host = backend.key;
     this.key = host;
-    const transport = { fetch: settings.fetch };
     const saveToken = fromPromise<void, { token: Token }>(({ input }) => store.put(host, input.token));
 
     const machine = authMachine.provide({
@@ -103,8 +102,8 @@ export class HostActor {
         refreshToken: fromPromise(async ({ input, signal }) => this.#refreshTransaction(input.refreshToken, input.minValidity, signal)),
         deviceFlow: deviceFlowMachine.provide({
           actors: {
-            requestDeviceCode: fromPromise(({ signal }) => requestDeviceCode(config, { signal, ...transport })),
-            pollToken: fromPromise(({ input, signal }) => pollDeviceToken(config, input.deviceCode, { signal, ...transport })),
+            requestDeviceCode: fromPromise(({ signal }) => backend.requestDeviceCode(signal)),
+            pollToken: fromPromise(({ input, signal }) => backend.pollDeviceToken(input.deviceCode, signal)),
             saveToken,
           },
         }),
@@ -115,18 +114,18 @@ export class HostActor {
               let server: CallbackServer | undefined;
               let stopped = false;
               startCallbackServer({
-                ports: config.redirectPorts,
+                ...backend.callback,
                 onCallback: (params) => sendBack({ type: 'server.callback', params }),
               }).then(
-                (started) => {
+                async (started) => {
                   if (stopped) return void started.close();
                   server = started;
-                  sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: buildLoginUrl(joinUrl(config.host, config.loginRoute), started.redirectUri) });
+                  const loginUrl = await backend.loginUrl(started.redirectUri);
+                  if (!stopped) sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl });
                 },
-                (error: unknown) => {
-                  if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
-                },
-              );
+              ).catch((error: unknown) => {
+                if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
+              });
               receive((command) => {
                 void server?.respond(command.ok, command.message).then(() => {
                   if (!stopped) sendBack({ type: 'server.responded' });
@@ -137,7 +136,7 @@ export class HostActor {
                 void server?.close();
               };
             }),
-            exchangeCode: fromPromise(({ input, signal }) => exchangeCode(config, input.params, input.redirectUri, { signal, ...transport })),
+            exchangeCode: fromPromise(({ input, signal }) => backend.exchangeCode(input.params, input.redirectUri, signal)),
             saveToken,
           },
         }),
@@ -148,7 +147,7 @@ export class HostActor {
       },
     });
 
-    this.actor = createActor(machine, { input: { host } });
+    this.actor = createActor(machine, { input: { host, command: backend.command } });
     this.actor.subscribe({
       next: (snapshot) => this.#settle(snapshot),
       error: (error) => this.#rejectAll(asAuthError(error)),
@@ -158,7 +157,7 @@ export class HostActor {
 
   /** Lock the store, re-read, refresh only if still needed, write, unlock. */
   async #refreshTransaction(explicit: string | undefined, minValidity: number, signal: AbortSignal): Promise<Token> {
-    const { config, store } = this.settings;
+    const { backend, store } = this.settings;
     let result: Token | undefined;
     await store.update(async (current) => {
       const stored = current(this.key);
@@ -169,8 +168,9 @@ export class HostActor {
       const usable = stored && stored.refresh_token !== '' && tokenStatus({ ...stored, expires: 0 }) === 'refreshable';
       const refreshToken = explicit ?? (usable ? stored.refresh_token : undefined);
       if (refreshToken === undefined) throw new AuthError('invalid_grant', 'There is no usable refresh token any more. Log in again.');
-      const fresh = await refreshWith(config, refreshToken, { signal, fetch: this.settings.fetch });
-      result = mergeRefreshed(stored && explicit === undefined ? stored : { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
+      const previous = stored && explicit === undefined ? stored : undefined;
+      const fresh = await backend.refresh(refreshToken, previous, signal);
+      result = mergeRefreshed(previous ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
       return { [this.key]: result };
     });
     return result as Token;
@@ -255,14 +255,14 @@ export class HostActor {
 
 const actors = new Map<string, HostActor>();
 
-/** The key of a host's actor: normalised host and store file. */
-export function actorKey(config: Config, store: TokenStore): string {
-  return `${normalizeHost(config.host)} ${store.path}`;
+/** The key of a host's actor: the server's store key and the store file. */
+export function actorKey(settings: Pick<HostSettings, 'backend' | 'store'>): string {
+  return `${settings.backend.key} ${settings.store.path}`;
 }
 
 /** The host's actor in this process, made on first use. */
 export function hostActorFor(settings: HostSettings): HostActor {
-  const key = actorKey(settings.config, settings.store);
+  const key = actorKey(settings);
   let actor = actors.get(key);
   if (!actor) {
     actor = new HostActor(settings);

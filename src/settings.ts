@@ -1,23 +1,43 @@
-import { tokenFileFromEnv } from './adapters/environment.ts';
+import path from 'node:path';
+import { routesBackend } from './adapters/routes.ts';
 import type { HostSettings } from './host-actor.ts';
-import { TokenStore } from './token-store.ts';
+import { providerBackend, type ProviderSettings } from './oidc/provider-backend.ts';
+import { defaultStore, type TokenStore } from './token-store.ts';
 import { DEFAULT_CONFIG, type Config } from './types.ts';
+
+export { defaultStore } from './token-store.ts';
 
 /** Seconds a person has to finish an interactive login unless told otherwise. */
 export const DEFAULT_LOGIN_TIMEOUT = 600;
 
-/** Where and how to reach a py-oidc-auth server; every field but `host` is optional. */
+/**
+ * Which server to use and how to reach it: either `host` (an application
+ * server with the py-oidc-auth routes) or `issuer` + `clientId` (any standard
+ * OpenID provider, found through discovery).
+ */
 export interface ServerOptions {
   /** Base URL of the application server, e.g. `https://myapp.example.org` (a path prefix is kept). */
-  host: string;
+  host?: string | undefined;
   /** @default '/auth/v2/login' */
   loginRoute?: string | undefined;
   /** @default '/auth/v2/token' */
   tokenRoute?: string | undefined;
   /** @default '/auth/v2/device' */
   deviceRoute?: string | undefined;
-  /** Loopback ports tried in order for the code-flow callback. @default 53100-53105 */
+  /** Loopback ports tried in order for the code-flow callback (host mode). @default 53100-53105 */
   redirectPorts?: number[] | undefined;
+  /** A standard OpenID provider's issuer URL, exactly as its discovery document names it. */
+  issuer?: string | undefined;
+  /** The client id registered at the provider (with `issuer`). */
+  clientId?: string | undefined;
+  /** The client secret, for a confidential client (with `issuer`). */
+  clientSecret?: string | undefined;
+  /** Scopes to ask the provider for (with `issuer`). @default ['openid', 'offline_access'] */
+  scope?: string | string[] | undefined;
+  /** Port of the loopback redirect `http://127.0.0.1:<port>/callback` (with `issuer`). @default 0: any free port */
+  redirectPort?: number | undefined;
+  /** More Client options for the provider (auth method, private key, clock tolerance). */
+  client?: ProviderSettings['client'];
   /** Seconds one HTTP request may take. @default 30 */
   requestTimeout?: number | undefined;
   /**
@@ -31,19 +51,24 @@ export interface ServerOptions {
   fetch?: typeof globalThis.fetch | undefined;
 }
 
-/**
- * The store used when none is given: the file named by `OIDC_TOKEN_FILE`
- * if set, else the Python client's default store for `appName`.
- */
-export function defaultStore(appName?: string, env: NodeJS.ProcessEnv = process.env): TokenStore {
-  const tokenFile = tokenFileFromEnv(env);
-  return tokenFile ? new TokenStore({ path: tokenFile }) : new TokenStore({ appName });
+function required(value: string | undefined): value is string {
+  return typeof value === 'string' && value.trim() !== '';
 }
 
-/** Fill in defaults and pick the store. */
+/** Fill in defaults, pick the store, and make the backend for the server kind. */
 export function resolveSettings(options: ServerOptions, env: NodeJS.ProcessEnv = process.env): HostSettings {
-  if (typeof options.host !== 'string' || options.host.trim() === '') {
-    throw new TypeError('host is required: the base URL of the py-oidc-auth application server, e.g. https://myapp.example.org');
+  const store = options.store ?? defaultStore(options.appName, env);
+  if (options.issuer !== undefined) {
+    if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');
+    if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');
+    const backend = providerBackend(
+      { issuer: options.issuer.trim(), clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPort: options.redirectPort, client: options.client },
+      { cacheFolder: path.join(path.dirname(store.path), 'oidc-metadata'), timeout: options.requestTimeout, fetch: options.fetch },
+    );
+    return { backend, store };
+  }
+  if (!required(options.host)) {
+    throw new TypeError('host is required: the base URL of the py-oidc-auth application server, e.g. https://myapp.example.org (or give issuer + clientId for a standard OpenID provider)');
   }
   const config: Config = {
     host: options.host.trim(),
@@ -53,6 +78,5 @@ export function resolveSettings(options: ServerOptions, env: NodeJS.ProcessEnv =
     redirectPorts: options.redirectPorts ?? [...DEFAULT_CONFIG.redirectPorts],
     requestTimeout: options.requestTimeout ?? DEFAULT_CONFIG.requestTimeout,
   };
-  const store = options.store ?? defaultStore(options.appName, env);
-  return { config, store, fetch: options.fetch };
+  return { backend: routesBackend(config, options.fetch), store, config };
 }

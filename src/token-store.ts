@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
+import { tokenFileFromEnv } from './adapters/environment.ts';
 import { withFileLock } from './adapters/lock.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
-import { normalizeHost } from './protocol/host.ts';
+import { storeKey } from './protocol/store-key.ts';
 import { isEvictable, nowSeconds } from './protocol/token.ts';
 import type { Token } from './types.ts';
 
@@ -79,7 +80,7 @@ export class TokenStore {
   /** The token stored for `host`, unless it is past both expiries (the eviction rule). */
   get(host: string): Token | undefined {
     const content = this.#read();
-    const token = content.shape === 'single' ? content.token : content.entries[normalizeHost(host)]?.token;
+    const token = content.shape === 'single' ? content.token : content.entries[storeKey(host)]?.token;
     return token && !isEvictable(token) ? token : undefined;
   }
 
@@ -95,12 +96,12 @@ export class TokenStore {
 
   /** Store `token` for `host`. */
   async put(host: string, token: Token): Promise<void> {
-    await this.update(() => ({ [normalizeHost(host)]: token }));
+    await this.update(() => ({ [storeKey(host)]: token }));
   }
 
   /** Forget `host`; resolves to whether there was an entry. */
   async remove(host: string): Promise<boolean> {
-    const key = normalizeHost(host);
+    const key = storeKey(host);
     let found = false;
     await this.update((current) => {
       found = current(key) !== undefined;
@@ -142,4 +143,13 @@ export class TokenStore {
       await writeStoreFile(this.path, { shape: 'hosts', entries });
     }, { timeoutMs: this.#lockTimeout });
   }
+}
+
+/**
+ * The store used when none is given: the file named by `OIDC_TOKEN_FILE`
+ * if set, else the Python client's default store for `appName`.
+ */
+export function defaultStore(appName?: string, env: NodeJS.ProcessEnv = process.env): TokenStore {
+  const tokenFile = tokenFileFromEnv(env);
+  return tokenFile ? new TokenStore({ path: tokenFile }) : new TokenStore({ appName });
 }

@@ -18,6 +18,8 @@ export interface Token {
   scope: string;
   /** Ready-made `Authorization` header. */
   headers: { Authorization: string };
+  /** The OpenID Connect ID token, when the server sent one (standard providers). */
+  id_token?: string | undefined;
 }
 
 /**

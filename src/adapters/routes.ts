@@ -1,8 +1,9 @@
 import { AuthError } from '../errors.ts';
-import { verifierFromState, type CallbackParams } from '../protocol/callback.ts';
+import type { Backend } from '../backend.ts';
+import { buildLoginUrl, verifierFromState, type CallbackParams } from '../protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow, parseJson } from '../protocol/error-response.ts';
-import { joinUrl } from '../protocol/host.ts';
+import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
 import type { Config, DeviceCode, Token } from '../types.ts';
 import { postForm, type HttpResponse } from './http.ts';
@@ -62,4 +63,19 @@ export function exchangeCode(config: Config, params: CallbackParams, redirectUri
     return Promise.reject(new AuthError('invalid_response', 'The login callback carried no code or no PKCE verifier in its state. Run the login again.'));
   }
   return tokenRequest(config, { code: params.code, redirect_uri: redirectUri, code_verifier: verifier, grant_type: 'authorization_code' }, 'The code exchange', options);
+}
+
+/** The py-oidc-auth routes of `config.host` as a {@link Backend}. */
+export function routesBackend(config: Config, fetch?: typeof globalThis.fetch): Backend {
+  const key = normalizeHost(config.host);
+  return {
+    key,
+    command: `oidc-auth ${key}`,
+    requestDeviceCode: (signal) => requestDeviceCode(config, { signal, fetch }),
+    pollDeviceToken: (deviceCode, signal) => pollDeviceToken(config, deviceCode, { signal, fetch }),
+    refresh: (refreshToken, _stored, signal) => refreshWith(config, refreshToken, { signal, fetch }),
+    callback: { ports: config.redirectPorts, hostname: 'localhost' },
+    loginUrl: async (redirectUri) => buildLoginUrl(joinUrl(config.host, config.loginRoute), redirectUri),
+    exchangeCode: (params, redirectUri, signal) => exchangeCode(config, params, redirectUri, { signal, fetch }),
+  };
 }

@@ -1,6 +1,5 @@
 // What both CLI paths share. Light on purpose: the fast path loads it.
-import { defaultStore } from '../settings.ts';
-import { TokenStore } from '../token-store.ts';
+import { defaultStore, TokenStore } from '../token-store.ts';
 import type { Token } from '../types.ts';
 import type { OutputKind, StoreChoice } from './args.ts';
 

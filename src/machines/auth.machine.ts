@@ -39,6 +39,8 @@ export interface CachedToken {
 /** Context of a host's actor. Holds no functions; `token` is redacted before anyone outside sees it. */
 export interface AuthContext {
   host: string;
+  /** The command that logs in where a person can (for the `login_required` message). */
+  command: string;
   /** Counts the runs started on this actor. */
   run: number;
   request: AuthRequest | undefined;
@@ -58,16 +60,18 @@ export type AuthEvent =
 /** Input: the normalised host this actor is for. */
 export interface AuthInput {
   host: string;
+  /** The CLI command that logs in to this server. @default `oidc-auth <host>` */
+  command?: string | undefined;
 }
 
 const newRun = { AUTHENTICATE: { target: '#auth.starting', actions: 'startRun' } } as const;
 
-function loginRequired(host: string, why: string): AuthError {
+function loginRequired(host: string, command: string, why: string): AuthError {
   return new AuthError(
     'login_required',
     `No valid token for ${host}, and no interactive login is possible here (${why}). ` +
-      `Log in where a person can: run \`oidc-auth ${host}\` in a terminal; for a batch job, save the token there with ` +
-      `\`oidc-auth ${host} --json > token.json\`, copy it here and set OIDC_TOKEN_FILE=/path/to/token.json.`,
+      `Log in where a person can: run \`${command}\` in a terminal; for a batch job, save the token there with ` +
+      `\`${command} --json > token.json\`, copy it here and set OIDC_TOKEN_FILE=/path/to/token.json.`,
   );
 }
 
@@ -124,6 +128,7 @@ export const authMachine = setup({
   id: 'auth',
   context: ({ input }) => ({
     host: input.host,
+    command: input.command ?? `oidc-auth ${input.host}`,
     run: 0,
     request: undefined,
     token: undefined,
@@ -176,7 +181,7 @@ export const authMachine = setup({
         {
           guard: 'notInteractive',
           target: 'failed',
-          actions: assign({ error: ({ context }) => loginRequired(context.host, context.request?.whyNotInteractive ?? 'not interactive') }),
+          actions: assign({ error: ({ context }) => loginRequired(context.host, context.command, context.request?.whyNotInteractive ?? 'not interactive') }),
         },
         { guard: 'codeFlowChosen', target: 'code-awaiting-callback' },
         { target: 'device-polling' },

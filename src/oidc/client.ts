@@ -9,7 +9,7 @@ import { AuthError } from '../errors.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
 import { isRetriable } from '../protocol/error-response.ts';
 import {
-  checkAuthCodeResponse, parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata, scopeList, successJson,
+  checkAuthCodeResponse, DEVICE_GRANT_TYPE, parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata, scopeList, successJson,
   type AuthCodeFlow, type ProviderMetadata, type TokenResponse,
 } from '../protocol/oauth.ts';
 import type { DeviceCode } from '../types.ts';
@@ -17,7 +17,7 @@ import { validateIdToken } from './id-token.ts';
 import { cachedJson, type MetadataCacheOptions } from './metadata-cache.ts';
 
 /** RFC 8628 grant type. */
-export const DEVICE_FLOW = { GRANT_TYPE: 'urn:ietf:params:oauth:grant-type:device_code', DEVICE_AUTHORIZATION_ENDPOINT: 'device_authorization_endpoint' } as const;
+export const DEVICE_FLOW = { GRANT_TYPE: DEVICE_GRANT_TYPE, DEVICE_AUTHORIZATION_ENDPOINT: 'device_authorization_endpoint' } as const;
 /** Device-flow errors that mean "keep polling". */
 export const DEVICE_FLOW_RETRIABLE_ERRORS = ['authorization_pending', 'slow_down'] as const;
 /** RFC 7523 JWT-bearer grant type. */

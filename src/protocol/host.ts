@@ -29,3 +29,4 @@ export function baseUrl(host: string): string {
 export function joinUrl(host: string, route: string): string {
   return `${baseUrl(host).replace(/\/+$/, '')}/${route.replace(/^\/+/, '')}`;
 }
+

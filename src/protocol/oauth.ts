@@ -4,6 +4,11 @@ import { AuthError } from '../errors.ts';
 import { extractOAuthError, interpretErrorResponse, parseJson } from './error-response.ts';
 import { redact, redactText } from './redact.ts';
 
+export { scopeList } from './store-key.ts';
+
+/** RFC 8628 device-code grant type. */
+export const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+
 /** OpenID Provider metadata (OIDC Discovery 1.0 / RFC 8414); only what we use is typed. */
 export interface ProviderMetadata {
   issuer: string;
@@ -60,12 +65,6 @@ export function parseProviderMetadata(value: unknown, expectedIssuer: string): P
     }
   }
   return record as ProviderMetadata;
-}
-
-/** `"a b"` or `["a", "b"]` -> `["a", "b"]` (no empties, no duplicates, order kept). */
-export function scopeList(scope: string | readonly string[] | undefined): string[] {
-  const items = typeof scope === 'string' ? scope.split(/\s+/) : scope ?? [];
-  return [...new Set(items.filter((item) => item !== ''))];
 }
 
 /**

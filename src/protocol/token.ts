@@ -72,9 +72,11 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
  * A refresh response may omit the refresh token (RFC 6749 section 6): then the
  * old one, with its expiry, stays in use.
  */
-export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_expires'>, next: Token): Token {
-  if (next.refresh_token !== '') return next;
-  return { ...next, refresh_token: previous.refresh_token, refresh_expires: previous.refresh_expires };
+export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_expires' | 'id_token'>, next: Token): Token {
+  // A refresh need not return an ID token (OIDC Core 12.2): the first one stays.
+  const withId = next.id_token === undefined && previous.id_token !== undefined ? { ...next, id_token: previous.id_token } : next;
+  if (next.refresh_token !== '') return withId;
+  return { ...withId, refresh_token: previous.refresh_token, refresh_expires: previous.refresh_expires };
 }
 
 /**
@@ -111,5 +113,6 @@ export function tokenFromStored(value: unknown): Token | undefined {
     refresh_expires: refreshToken === '' ? 0 : numberOf(record.refresh_expires) ?? 0,
     scope: typeof record.scope === 'string' ? record.scope : '',
     headers: { Authorization: `Bearer ${record.access_token}` },
+    ...(typeof record.id_token === 'string' && record.id_token !== '' ? { id_token: record.id_token } : {}),
   };
 }

@@ -1,0 +1,29 @@
+// What a host's actor needs from a server, whichever kind it is: the
+// py-oidc-auth routes of an application server, or a standard OpenID provider.
+import type { CallbackParams } from './protocol/callback.ts';
+import type { DeviceCode, Token } from './types.ts';
+
+/** How the code-flow callback is received. */
+export interface CallbackPlan {
+  /** Ports tried in order; 0 = any free port. */
+  ports: number[];
+  hostname: 'localhost' | '127.0.0.1';
+  /** Whether a callback belongs to the login in progress (else 400, and the flow keeps listening). */
+  matches?: ((params: CallbackParams, redirectUri: string) => boolean) | undefined;
+}
+
+/** The server side of one lifecycle: every call that leaves the process. */
+export interface Backend {
+  /** The store key (py-oidc-auth: the normalised host). */
+  key: string;
+  /** The CLI command that logs in to this server, for messages. */
+  command: string;
+  requestDeviceCode(signal: AbortSignal): Promise<DeviceCode>;
+  /** One poll; pending, slow_down, denial and expiry arrive as AuthErrors with those codes. */
+  pollDeviceToken(deviceCode: string, signal: AbortSignal): Promise<Token>;
+  refresh(refreshToken: string, stored: Token | undefined, signal: AbortSignal): Promise<Token>;
+  callback: CallbackPlan;
+  /** The URL the person opens for the code flow, for this loopback redirect URI. */
+  loginUrl(redirectUri: string): Promise<string>;
+  exchangeCode(params: CallbackParams, redirectUri: string, signal: AbortSignal): Promise<Token>;
+}
