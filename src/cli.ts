@@ -3,7 +3,7 @@
 // token it loads only the argument parser and the store reader, prints and
 // exits. Logins, HTTP, xstate and the terminal UI load only when needed.
 import { parseCommandLine, UsageError, type Command } from './cli/args.ts';
-import { EXIT, formatToken, openStore, type CliIo } from './cli/common.ts';
+import { EXIT, formatToken, loginKey, openStore, type CliIo } from './cli/common.ts';
 import { tokenStatus } from './protocol/token.ts';
 
 export { EXIT } from './cli/common.ts';
@@ -11,7 +11,7 @@ export { EXIT } from './cli/common.ts';
 function cachedAnswer(command: Command, io: CliIo): boolean {
   if (command.kind !== 'token' || command.force) return false;
   try {
-    const token = openStore(command).get(command.host);
+    const token = openStore(command).get(loginKey(command));
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     io.out.write(formatToken(token, command.output));
     return true;

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Token } from '../src/index.ts';
 import { personApproves, startWorld, type World } from './fixtures/world.ts';
-import { authenticate } from '../src/index.ts';
+import { authenticate, Client, TokenStore, type AuthError } from '../src/index.ts';
+import os from 'node:os';
+import { NATIVE_CLIENT, startIdp } from './fixtures/idp.ts';
+import { Person } from './fixtures/person.ts';
 
 const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
 const built = path.join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -42,7 +45,7 @@ describe('oidc-auth CLI', () => {
     assert.equal((await run(['https://h.example', '--flow', 'sideways'])).code, 2);
     assert.equal((await run(['https://h.example', '--bogus'])).code, 2);
     assert.equal((await run(['https://h.example', '-p', '70000'])).code, 2);
-    for (const args of [['h', '--json', '--header'], ['h', '--min-validity', '-1'], ['h', '--timeout', '0'], ['--list', 'h'], ['--list', '--clear'], ['a', 'b']]) {
+    for (const args of [['--issuer', 'https://idp.example'], ['h', '--issuer', 'https://idp.example', '--client-id', 'c'], ['h', '--scope', 'openid'], ['h', '--json', '--header'], ['h', '--min-validity', '-1'], ['h', '--timeout', '0'], ['--list', 'h'], ['--list', '--clear'], ['a', 'b']]) {
       const result = await run(args);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(result.stderr, /Run oidc-auth --help for usage/);
@@ -147,5 +150,32 @@ describe('oidc-auth CLI', () => {
     assert.match(result.stderr, /grants seen by the provider: \{"urn:ietf:params:oauth:grant-type:device_code":1\}/);
     assert.match(result.stderr, /exit 0 after \d+ ms; requests to the server: none/);
     assert.doesNotMatch(result.stderr, /oidc-provider (WARNING|NOTICE)/);
+  });
+
+  it('--issuer/--client-id: the cached provider token on the fast path, --list, and logout revokes at the provider', async () => {
+    const idp = await startIdp();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-cli-issuer-'));
+    try {
+      const store = new TokenStore({ path: path.join(dir, 'store.json') });
+      const token = await authenticate({ issuer: idp.issuer, clientId: NATIVE_CLIENT, store, interactive: true, openBrowser: false, onDeviceCode: (code) => void new Person().visit(code.uri) });
+      const args = ['--issuer', idp.issuer, '--client-id', NATIVE_CLIENT, '--store', store.path];
+      const printed = await run(args);
+      assert.deepEqual([printed.code, printed.stdout, printed.stderr], [0, `${token.access_token}\n`, '']);
+      const otherScope = await run([...args, '--scope', 'openid profile']);
+      assert.equal(otherScope.code, 3, 'another scope set has no token yet');
+      assert.match(otherScope.stderr, /--scope 'openid profile'/);
+      const list = await run(['--list', '--json', '--store', store.path]);
+      assert.match(list.stdout, new RegExp(`"host": "oidc:${idp.issuer.replace(/[.:/]/g, '\\$&')}#client_id=${NATIVE_CLIENT}`));
+      const out = await run(['logout', ...args]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stderr, /Revoked the refresh token at/);
+      assert.match(out.stderr, /open .*\/session\/end\?client_id=native-cli&id_token_hint=/);
+      assert.equal(store.get(`oidc:${idp.issuer}#client_id=${NATIVE_CLIENT}&scope=offline_access%20openid`), undefined);
+      const client = await Client.discover(idp.issuer, NATIVE_CLIENT);
+      await assert.rejects(client.obtainTokenByRefreshToken(token.refresh_token), (error: AuthError) => error.code === 'invalid_grant', 'the refresh token is revoked');
+    } finally {
+      await idp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

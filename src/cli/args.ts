@@ -17,7 +17,13 @@ export interface StoreChoice {
 
 /** How to reach the server and run a login. */
 export interface LoginChoice extends StoreChoice {
-  host: string;
+  /** py-oidc-auth mode: the application server. */
+  host?: string | undefined;
+  /** Provider mode: issuer, client id, the variable holding the secret, scopes. */
+  issuer?: string | undefined;
+  clientId?: string | undefined;
+  clientSecretEnv?: string | undefined;
+  scope?: string[] | undefined;
   loginRoute?: string | undefined;
   tokenRoute?: string | undefined;
   deviceRoute?: string | undefined;
@@ -53,6 +59,10 @@ const OPTIONS = {
   'no-browser': { type: 'boolean' },
   'no-qr': { type: 'boolean' },
   interactive: { type: 'boolean' },
+  issuer: { type: 'string' },
+  'client-id': { type: 'string' },
+  'client-secret-env': { type: 'string' },
+  scope: { type: 'string', multiple: true },
   'app-name': { type: 'string' },
   store: { type: 'string' },
   json: { type: 'boolean' },
@@ -107,9 +117,18 @@ export function parseCommandLine(argv: string[]): Command {
   if (values.clear) return { kind: 'clear', ...storeChoice };
   if (values.remove !== undefined) return { kind: 'remove', host: values.remove, ...storeChoice };
 
-  const logout = positionals[0] === 'logout' && positionals.length === 2;
+  const logout = positionals[0] === 'logout';
   const [host, ...extra] = logout ? positionals.slice(1) : positionals;
-  if (!host) throw new UsageError('a host is required, e.g. oidc-auth https://myapp.example.org');
+  const issuer = values.issuer;
+  if (issuer !== undefined) {
+    if (host !== undefined) throw new UsageError('give either a host or --issuer, not both');
+    if (!values['client-id']) throw new UsageError('--issuer needs --client-id');
+  } else {
+    if (!host) throw new UsageError('a host is required, e.g. oidc-auth https://myapp.example.org (or --issuer URL --client-id ID)');
+    for (const name of ['client-id', 'client-secret-env', 'scope'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} goes with --issuer`);
+    }
+  }
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (values.json && values.header) throw new UsageError('--json and --header: choose one');
   const flow = (values.flow ?? 'auto') as FlowKind;
@@ -117,6 +136,10 @@ export function parseCommandLine(argv: string[]): Command {
   const login: LoginChoice = {
     ...storeChoice,
     host,
+    issuer,
+    clientId: values['client-id'],
+    clientSecretEnv: values['client-secret-env'],
+    scope: values.scope === undefined ? undefined : values.scope.flatMap((item) => item.split(/[\s,]+/)).filter((item) => item !== ''),
     loginRoute: values['login-route'],
     tokenRoute: values['token-route'],
     deviceRoute: values['device-route'],

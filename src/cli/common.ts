@@ -1,7 +1,15 @@
 // What both CLI paths share. Light on purpose: the fast path loads it.
 import { defaultStore, TokenStore } from '../token-store.ts';
 import type { Token } from '../types.ts';
-import type { OutputKind, StoreChoice } from './args.ts';
+import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
+import type { LoginChoice, OutputKind, StoreChoice } from './args.ts';
+
+
+/** The store key a login command reads and writes: the host, or the provider key. */
+export function loginKey(choice: LoginChoice): string {
+  if (choice.issuer !== undefined) return providerKey(choice.issuer, choice.clientId ?? '', scopeList(choice.scope ?? DEFAULT_PROVIDER_SCOPE));
+  return choice.host ?? '';
+}
 
 /** Documented exit codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, loginRequired: 3, cancelled: 130 } as const;

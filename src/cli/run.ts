@@ -8,23 +8,33 @@ import { nowSeconds, tokenStatus } from '../protocol/token.ts';
 import { DEFAULT_LOGIN_TIMEOUT } from '../settings.ts';
 import type { Token } from '../types.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
-import { EXIT, formatToken, openStore, type CliIo } from './common.ts';
+import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
 import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalInfo } from './terminal.ts';
 
 /** The text of `oidc-auth --help`. */
 export const HELP = `Usage: oidc-auth <host> [options]          print a valid access token
-       oidc-auth logout <host> [options]   forget the token of <host>
+       oidc-auth --issuer URL --client-id ID [options]
+       oidc-auth logout <host> | logout --issuer URL --client-id ID
+                                           forget (and revoke where possible)
        oidc-auth --list [--json] | --clear | --remove <host>
 
-Prints a valid access token for a py-oidc-auth application server: the cached
-one, a refreshed one, or a new one after a device or browser login. Only the
+Prints a valid access token for a py-oidc-auth application server or a
+standard OpenID provider: the cached one, a refreshed one, or a new one after
+a device or browser login. Only the
 token goes to stdout; prompts, progress and errors go to stderr.
 
-Server:
+Standard OpenID provider (instead of <host>):
+      --issuer URL          the provider's issuer, exactly as it names itself
+      --client-id ID        the client registered there
+      --client-secret-env VAR  read a confidential client's secret from $VAR
+      --scope SCOPES        scopes (default "openid offline_access"); repeatable
+
+py-oidc-auth server:
   -l, --login-route PATH    login route (default /auth/v2/login)
   -t, --token-route PATH    token route (default /auth/v2/token)
   -d, --device-route PATH   device route (default /auth/v2/device)
   -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081
+                            (with --issuer: one port; default any free port)
 
 Login:
       --flow KIND           auto | device | code (default auto: device flow,
@@ -62,6 +72,7 @@ Examples:
   curl -H "$(oidc-auth https://myapp.example.org --header)" https://myapp.example.org/api
   oidc-auth https://myapp.example.org --min-validity 3600 --json > token.json
   OIDC_TOKEN_FILE=token.json my-batch-job      # on a node without a browser
+  oidc-auth --issuer https://idp.example.org --client-id my-cli --scope "openid offline_access"
   oidc-auth --list
 `;
 
@@ -104,15 +115,49 @@ function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): number {
   return EXIT.ok;
 }
 
+function clientSecret(command: LoginChoice, io: CliIo): string | undefined {
+  if (command.clientSecretEnv === undefined) return undefined;
+  const secret = io.env[command.clientSecretEnv];
+  if (!secret) throw new UsageError(`--client-secret-env ${command.clientSecretEnv}: that variable is not set`);
+  return secret;
+}
+
+/** What the login talks to, for messages: the host, or the issuer and client. */
+function serverLabel(command: LoginChoice): string {
+  return command.issuer !== undefined ? `${command.issuer} (client ${command.clientId})` : normalizeHost(command.host ?? '');
+}
+
 async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   const store = openStore(command);
-  const host = normalizeHost(command.host);
-  const found = await store.remove(host);
-  io.err.write(found ? `Removed the token of ${host} from ${store.path}.\n` : `No token stored for ${host} in ${store.path}.\n`);
-  // The py-oidc-auth routes have no revocation route; the session at the
-  // identity provider ends through the logout route in a browser.
-  const logoutRoute = (command.loginRoute ?? '/auth/v2/login').replace(/login\/?$/, 'logout');
-  io.err.write(`To end the session at the identity provider as well, open ${joinUrl(host, logoutRoute)}\n`);
+  const key = loginKey(command);
+  const label = serverLabel(command);
+  const token = store.get(key);
+  if (command.issuer !== undefined && token) {
+    // A standard provider: revoke the refresh token (or else the access token) where it offers revocation.
+    const { Client } = await import('../oidc/client.ts');
+    try {
+      const client = await Client.discover(command.issuer, command.clientId ?? '', { clientSecret: clientSecret(command, io) });
+      if (client.configuration.revocation_endpoint) {
+        await client.revokeToken(token.refresh_token || token.access_token, token.refresh_token ? 'refresh_token' : 'access_token');
+        io.err.write(`Revoked the ${token.refresh_token ? 'refresh' : 'access'} token at ${command.issuer}.\n`);
+      } else {
+        io.err.write(`${command.issuer} offers no revocation endpoint; the token stays valid until it expires.\n`);
+      }
+      if (client.configuration.end_session_endpoint) {
+        io.err.write(`To end the session at the provider as well, open ${client.endSessionUrl({ idTokenHint: token.id_token })}\n`);
+      }
+    } catch (error) {
+      io.err.write(`Could not revoke the token (${(error as Error).message}); removing it here anyway.\n`);
+    }
+  }
+  const found = await store.remove(key);
+  io.err.write(found ? `Removed the token of ${label} from ${store.path}.\n` : `No token stored for ${label} in ${store.path}.\n`);
+  if (command.issuer === undefined) {
+    // The py-oidc-auth routes have no revocation route; the session at the
+    // identity provider ends through the logout route in a browser.
+    const logoutRoute = (command.loginRoute ?? '/auth/v2/login').replace(/login\/?$/, 'logout');
+    io.err.write(`To end the session at the identity provider as well, open ${joinUrl(normalizeHost(command.host ?? ''), logoutRoute)}\n`);
+  }
   return EXIT.ok;
 }
 
@@ -134,11 +179,16 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
   try {
     const token: Token = await authenticate({
       host: command.host,
+      issuer: command.issuer,
+      clientId: command.clientId,
+      clientSecret: clientSecret(command, io),
+      scope: command.scope,
+      redirectPort: command.issuer !== undefined ? command.ports?.[0] : undefined,
       store,
       loginRoute: command.loginRoute,
       tokenRoute: command.tokenRoute,
       deviceRoute: command.deviceRoute,
-      redirectPorts: command.ports,
+      redirectPorts: command.issuer === undefined ? command.ports : undefined,
       flow: command.flow,
       force: command.force,
       timeout,
@@ -161,7 +211,7 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
     });
     spinner.stop();
     if (loggedIn) {
-      io.err.write(`${s.green('✓')} Logged in to ${normalizeHost(command.host)}; the token is stored in ${store.path}` +
+      io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command)}; the token is stored in ${store.path}` +
         ` (it expires ${relativeTime(token.expires, nowSeconds())}).\n`);
     }
     io.out.write(formatToken(token, command.output));

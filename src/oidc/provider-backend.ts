@@ -3,7 +3,7 @@
 import type { Backend } from '../backend.ts';
 import { AuthError } from '../errors.ts';
 import { DEVICE_GRANT_TYPE, type AuthCodeFlow, type TokenResponse } from '../protocol/oauth.ts';
-import { providerKey, scopeList } from '../protocol/store-key.ts';
+import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 import type { Client, ClientOptions } from './client.ts';
@@ -24,8 +24,6 @@ export interface ProviderSettings {
 /** Refresh tokens whose lifetime the provider does not say are assumed to live this long (a rejection still ends them). */
 export const UNKNOWN_REFRESH_LIFETIME = 30 * 24 * 3600;
 
-/** The scopes a provider login asks for by default. */
-export const DEFAULT_PROVIDER_SCOPE = ['openid', 'offline_access'];
 
 function toToken(response: TokenResponse): Token {
   const now = nowSeconds();

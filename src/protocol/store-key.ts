@@ -5,6 +5,9 @@ import { normalizeHost } from './host.ts';
 /** Prefix of store keys that name a standard-provider login instead of a host. */
 export const PROVIDER_KEY_PREFIX = 'oidc:';
 
+/** The scopes asked of a provider when none are given. */
+export const DEFAULT_PROVIDER_SCOPE: readonly string[] = Object.freeze(['openid', 'offline_access']);
+
 /** `"a b"` or `["a", "b"]` -> `["a", "b"]` (no empties, no duplicates, order kept). */
 export function scopeList(scope: string | readonly string[] | undefined): string[] {
   const items = typeof scope === 'string' ? scope.split(/\s+/) : scope ?? [];
