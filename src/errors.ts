@@ -1,3 +1,4 @@
+import { redactValues } from './protocol/redact.ts';
 /**
  * Stable error codes. Branch on `error.code`, never on the message.
  *
@@ -64,6 +65,14 @@ export class AuthError extends Error {
     this.code = code;
     this.status = options.status;
     this.detail = options.detail;
+  }
+
+  /** This error with every occurrence of `secrets` removed from its message and detail (the cause is dropped). */
+  withoutSecrets(secrets: readonly string[]): AuthError {
+    const message = redactValues(this.message, secrets);
+    const detail = redactValues(this.detail, secrets);
+    if (message === this.message && JSON.stringify(detail) === JSON.stringify(this.detail)) return this;
+    return new AuthError(this.code, message, { status: this.status, detail });
   }
 
   /** A plain, serialisable summary (no stack, no cause). */

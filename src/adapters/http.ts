@@ -4,6 +4,16 @@ import { AuthError } from '../errors.ts';
 export interface HttpResponse {
   status: number;
   text: string;
+  /** `Retry-After` in seconds, and `Location`, when the server sent them. */
+  retryAfter?: number | undefined;
+  location?: string | undefined;
+}
+
+/** `Retry-After` as seconds (delta-seconds or an HTTP date), capped at a day. */
+export function retryAfterSeconds(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = /^\s*\d+\s*$/.test(value) ? Number(value) : (Date.parse(value) - now) / 1000;
+  return Number.isFinite(seconds) ? Math.min(86_400, Math.max(0, Math.ceil(seconds))) : undefined;
 }
 
 /** Options for one request. */
@@ -40,11 +50,11 @@ async function readCapped(response: Response, url: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function transportError(error: unknown, url: string, options: HttpOptions): AuthError {
+function transportError(error: unknown, url: string, options: HttpOptions, deadline: AbortSignal): AuthError {
   if (error instanceof AuthError) return error;
   if (options.signal?.aborted) return new AuthError('cancelled', `The request to ${url} was cancelled.`, { cause: error });
   const name = error instanceof Error ? error.name : '';
-  if (name === 'TimeoutError') {
+  if (name === 'TimeoutError' || deadline.aborted) {
     return new AuthError('network', `${url} did not answer within ${Math.round(options.timeoutMs / 1000)} s. Check the network and the host, or try again later.`, { cause: error });
   }
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : error instanceof Error ? `: ${error.message}` : '';
@@ -57,6 +67,10 @@ function transportError(error: unknown, url: string, options: HttpOptions): Auth
  * and a redirect could carry credentials to another host.
  */
 export async function request(method: 'GET' | 'POST', url: string, form: Record<string, string> | undefined, options: HttpOptions): Promise<HttpResponse> {
+  // One deadline for the whole exchange, body included: a server that drips
+  // its answer byte by byte is cut off like one that never answers.
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   try {
     // Loaded on first use: a run that finds a valid cached token never pays for it.
     const { default: ky } = await import('ky');
@@ -64,16 +78,21 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       method,
       body: form === undefined ? undefined : new URLSearchParams(form),
       headers: { accept: 'application/json', ...options.headers },
-      timeout: options.timeoutMs,
+      timeout: false,
       retry: 0,
       throwHttpErrors: false,
       redirect: 'manual',
-      signal: options.signal,
+      signal,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    return { status: response.status, text: await readCapped(response, url) };
+    return {
+      status: response.status,
+      text: await readCapped(response, url),
+      retryAfter: retryAfterSeconds(response.headers.get('retry-after')),
+      location: response.headers.get('location') ?? undefined,
+    };
   } catch (error) {
-    throw transportError(error, url, options);
+    throw transportError(error, url, options, deadline);
   }
 }
 

@@ -4,6 +4,7 @@ import { buildLoginUrl, verifierFromState, type CallbackParams } from '../protoc
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow, parseJson } from '../protocol/error-response.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
+import { secretValues } from '../protocol/redact.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
 import type { Config, DeviceCode, Token } from '../types.ts';
 import { postForm, type HttpResponse } from './http.ts';
@@ -19,15 +20,20 @@ export interface RouteOptions {
  * body or an error sent with HTTP 200 all become an {@link AuthError}.
  */
 function successBody(response: HttpResponse, what: string): unknown {
-  if (response.status < 200 || response.status >= 300) throw interpretErrorResponse(response.status, response.text, what);
+  if (response.status < 200 || response.status >= 300) throw interpretErrorResponse(response.status, response.text, what, response);
   const parsed = parseJson(response.text);
   if (!parsed.ok || extractOAuthError(parsed.value)) throw interpretErrorResponse(response.status, response.text, what);
   return parsed.value;
 }
 
 async function tokenRequest(config: Config, form: Record<string, string>, what: string, options: RouteOptions): Promise<Token> {
-  const response = await postForm(joinUrl(config.host, config.tokenRoute), form, { timeoutMs: config.requestTimeout * 1000, ...options });
-  return parseTokenResponse(successBody(response, what), undefined, response.status);
+  try {
+    const response = await postForm(joinUrl(config.host, config.tokenRoute), form, { timeoutMs: config.requestTimeout * 1000, ...options });
+    return parseTokenResponse(successBody(response, what), undefined, response.status);
+  } catch (error) {
+    // The form holds the refresh token, device code or verifier: a server that echoes one never leaks it through us.
+    throw error instanceof AuthError ? error.withoutSecrets(secretValues(form)) : error;
+  }
 }
 
 /** `POST {host}{deviceRoute}`: a new device code. A server without a device flow gives `unsupported_flow`. */

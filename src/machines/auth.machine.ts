@@ -41,6 +41,8 @@ export interface AuthContext {
   host: string;
   /** The command that logs in where a person can (for the `login_required` message). */
   command: string;
+  /** Why the last refresh failed, when a login follows it (told in `login_required`). */
+  refreshError?: AuthError | undefined;
   /** Counts the runs started on this actor. */
   run: number;
   request: AuthRequest | undefined;
@@ -66,12 +68,14 @@ export interface AuthInput {
 
 const newRun = { AUTHENTICATE: { target: '#auth.starting', actions: 'startRun' } } as const;
 
-function loginRequired(host: string, command: string, why: string): AuthError {
+function loginRequired(host: string, command: string, why: string, refreshError?: AuthError): AuthError {
+  const refresh = refreshError ? ` Refreshing the stored token failed first (${refreshError.code}: ${refreshError.message})` : '';
   return new AuthError(
     'login_required',
-    `No valid token for ${host}, and no interactive login is possible here (${why}). ` +
+    `No valid token for ${host}, and no interactive login is possible here (${why}).${refresh} ` +
       `Log in where a person can: run \`${command}\` in a terminal; for a batch job, save the token there with ` +
       `\`${command} --json > token.json\`, copy it here and set OIDC_TOKEN_FILE=/path/to/token.json.`,
+    { cause: refreshError, status: refreshError?.status },
   );
 }
 
@@ -104,7 +108,7 @@ export const authMachine = setup({
   actions: {
     startRun: assign(({ context, event }) =>
       event.type === 'AUTHENTICATE'
-        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined }
+        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined, refreshError: undefined }
         : {},
     ),
     // Presentation is injected: the machine only says when the person must act.
@@ -171,8 +175,8 @@ export const authMachine = setup({
         onDone: { target: 'authenticated', actions: assign({ token: ({ event }) => event.output }) },
         onError: [
           { guard: 'refreshMode', target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
-          // A refresh that failed is no reason to give up: log in again (or say how).
-          { target: 'login' },
+          // A refresh that failed is no reason to give up: log in again (or say how, and why).
+          { target: 'login', actions: assign({ refreshError: ({ event }) => asAuthError(event.error) }) },
         ],
       },
     },
@@ -181,7 +185,7 @@ export const authMachine = setup({
         {
           guard: 'notInteractive',
           target: 'failed',
-          actions: assign({ error: ({ context }) => loginRequired(context.host, context.command, context.request?.whyNotInteractive ?? 'not interactive') }),
+          actions: assign({ error: ({ context }) => loginRequired(context.host, context.command, context.request?.whyNotInteractive ?? 'not interactive', context.refreshError) }),
         },
         { guard: 'codeFlowChosen', target: 'code-awaiting-callback' },
         { target: 'device-polling' },

@@ -7,6 +7,7 @@ import { postForm, request, type HttpOptions } from '../adapters/http.ts';
 import { startCallbackServer } from '../adapters/callback-server.ts';
 import { AuthError } from '../errors.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
+import { secretValues } from '../protocol/redact.ts';
 import { isRetriable } from '../protocol/error-response.ts';
 import {
   checkAuthCodeResponse, DEVICE_GRANT_TYPE, parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata, scopeList, successJson,
@@ -208,8 +209,14 @@ export class Client {
   /** POST to an endpoint with client authentication; the JSON answer or an AuthError. */
   async #post(endpoint: string, form: Record<string, string>, what: string, signal?: AbortSignal): Promise<{ body: Record<string, unknown>; status: number }> {
     const auth = await this.#authenticateClient(endpoint);
-    const response = await postForm(endpoint, { ...auth.form, ...form }, { ...this.#http, headers: auth.headers, signal });
-    return { body: successJson(response.status, response.text, what), status: response.status };
+    const sent = { ...auth.form, ...form };
+    try {
+      const response = await postForm(endpoint, sent, { ...this.#http, headers: auth.headers, signal });
+      return { body: successJson(response.status, response.text, what, response), status: response.status };
+    } catch (error) {
+      // Whatever the request carried (codes, tokens, assertions, secrets) never comes back in an error.
+      throw error instanceof AuthError ? error.withoutSecrets(secretValues(sent)) : error;
+    }
   }
 
   /** Keys for ID-token validation: cached, refetched once for an unknown kid. */
@@ -427,13 +434,13 @@ export class Client {
     const endpoint = this.#endpoint('revocation_endpoint');
     const auth = await this.#authenticateClient(endpoint);
     const response = await postForm(endpoint, { ...auth.form, token, ...(tokenTypeHint ? { token_type_hint: tokenTypeHint } : {}) }, { ...this.#http, headers: auth.headers, signal: options.signal });
-    if (response.status !== 200) successJson(response.status, response.text, 'The revocation request');
+    if (response.status !== 200) successJson(response.status, response.text, 'The revocation request', response);
   }
 
   /** The userinfo claims for an access token. */
   async userinfo(accessToken: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
     const response = await request('GET', this.#endpoint('userinfo_endpoint'), undefined, { ...this.#http, headers: { authorization: `Bearer ${accessToken}` }, signal: options.signal });
-    const claims = successJson(response.status, response.text, 'The userinfo request');
+    const claims = successJson(response.status, response.text, 'The userinfo request', response);
     if (this.#firstIdToken?.sub !== undefined && claims.sub !== this.#firstIdToken.sub) {
       throw new AuthError('invalid_response', 'The userinfo sub differs from the ID token\'s sub (OIDC Core 5.3.2); do not use these claims.');
     }

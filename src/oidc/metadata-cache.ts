@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { get, type HttpOptions } from '../adapters/http.ts';
-import { AuthError } from '../errors.ts';
 import { successJson } from '../protocol/oauth.ts';
 
 /** Where and how long fetched documents are kept. */
@@ -61,10 +60,7 @@ export async function cachedJson(url: string, what: string, http: HttpOptions, c
     if (hit && hit.expires_at > now) return hit.body;
   }
   const response = await get(url, http);
-  if (response.status >= 300 && response.status < 400) {
-    throw new AuthError('invalid_response', `${what} at ${url} answered with a redirect (HTTP ${response.status}); it is not followed. Use the final URL.`, { status: response.status });
-  }
-  const body = successJson(response.status, response.text, what);
+  const body = successJson(response.status, response.text, what, response);
   const entry: Entry = { url, expires_at: now + (cache.ttl ?? 3600), body };
   memory.set(url, entry);
   if (file) writeEntry(file, entry);

@@ -81,7 +81,18 @@ export function bodyExcerpt(text: string, max = 200): string {
  * Understands both error shapes; a non-JSON body gives `invalid_response`
  * with the status and the start of the body.
  */
-export function interpretErrorResponse(status: number, text: string, what = 'The request'): AuthError {
+export function interpretErrorResponse(status: number, text: string, what = 'The request', headers: { retryAfter?: number | undefined; location?: string | undefined } = {}): AuthError {
+  if (status >= 300 && status < 400) {
+    return new AuthError('invalid_response', `${what} was answered with a redirect (HTTP ${status}${headers.location ? ` to ${redactText(headers.location)}` : ''}); ` +
+      'redirects are not followed, so that no credential goes where it was not sent. Check the host and routes (use the final URL).', { status });
+  }
+  if (status === 429 || (status === 503 && headers.retryAfter !== undefined)) {
+    const wait = headers.retryAfter === undefined ? 'later' : `in ${headers.retryAfter} s`;
+    return new AuthError('temporarily_unavailable', `${what} failed: the server is ${status === 429 ? 'rate-limiting requests' : 'temporarily unavailable'} (HTTP ${status}). Try again ${wait}.`, {
+      status,
+      detail: { retryAfter: headers.retryAfter, body: bodyExcerpt(text, 200) },
+    });
+  }
   const parsed = parseJson(text);
   if (!parsed.ok) {
     return new AuthError(

@@ -73,13 +73,15 @@ export function parseProviderMetadata(value: unknown, expectedIssuer: string): P
  * JSON or not an object (`invalid_response`, with the status and the start
  * of the body, secrets removed).
  */
-export function successJson(status: number, text: string, what: string): Record<string, unknown> {
+export function successJson(status: number, text: string, what: string, headers: { retryAfter?: number | undefined; location?: string | undefined } = {}): Record<string, unknown> {
+  if ((status >= 300 && status < 400) || status === 429) throw interpretErrorResponse(status, text, what, headers);
   const parsed = parseJson(text);
   if (!parsed.ok) {
-    const error = interpretErrorResponse(status, text, what);
+    const error = interpretErrorResponse(status, text, what, headers);
+    if (error.code === 'temporarily_unavailable') throw error;
     throw new AuthError('invalid_response', error.message, { status, detail: error.detail });
   }
-  if (status < 200 || status >= 300 || extractOAuthError(parsed.value)) throw interpretErrorResponse(status, text, what);
+  if (status < 200 || status >= 300 || extractOAuthError(parsed.value)) throw interpretErrorResponse(status, text, what, headers);
   if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
     throw new AuthError('invalid_response', `${what} answered HTTP ${status} with JSON that is not an object.`, { status, detail: redact(parsed.value) });
   }

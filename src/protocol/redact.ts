@@ -45,3 +45,24 @@ export function redactText(text: string): string {
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(JWT, REDACTED);
 }
+
+/**
+ * Replace every occurrence of the given secret values (the refresh token,
+ * device code or verifier a request carried) in `value`, deeply: a server
+ * that echoes a secret in free text cannot leak it through us.
+ */
+export function redactValues<T>(value: T, secrets: readonly string[], depth = 0): T {
+  const known = secrets.filter((secret) => secret.length >= 6);
+  if (known.length === 0 || depth > 8) return value;
+  if (typeof value === 'string') return known.reduce((text, secret) => text.split(secret).join(REDACTED), value as string) as T;
+  if (Array.isArray(value)) return value.map((item) => redactValues(item, known, depth + 1)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactValues(inner, known, depth + 1)])) as T;
+  }
+  return value;
+}
+
+/** The values of the secret-bearing fields of a request form. */
+export function secretValues(form: Record<string, string>): string[] {
+  return Object.entries(form).filter(([key]) => isSecretKey(key)).map(([, value]) => value);
+}
