@@ -18,7 +18,7 @@ export interface TokenStoreOptions {
   appName?: string | undefined;
   /** Milliseconds to wait for another process's lock on the file. @default 30000 */
   lockTimeout?: number | undefined;
-  /** Where warnings go (a corrupt file moved aside). @default prints to stderr */
+  /** Where warnings go (a corrupt file moved aside, a mode tightened). @default prints to stderr */
   onWarning?: WarningSink | undefined;
 }
 
@@ -136,11 +136,16 @@ export class TokenStore {
       const entries = changes === 'clear' ? {} : liveEntries(content, now);
       if (changes !== 'clear') {
         for (const [host, token] of Object.entries(changes)) {
-          if (token === null) delete entries[host];
-          else entries[host] = { token, stored_at: now };
+          if (token === null) {
+            delete entries[host];
+            if (content.others) delete content.others[host];
+          } else {
+            entries[host] = { token, stored_at: now };
+            if (content.others) delete content.others[host];
+          }
         }
       }
-      await writeStoreFile(this.path, { shape: 'hosts', entries });
+      await writeStoreFile(this.path, { shape: 'hosts', entries, others: changes === 'clear' ? undefined : content.others });
     }, { timeoutMs: this.#lockTimeout });
   }
 }

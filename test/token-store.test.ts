@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,8 +67,8 @@ describe('TokenStore', () => {
   });
 
   it('moves an unreadable file aside, says where, and starts fresh', async () => {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, '{"https://a.example.org": {"token": ');
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, '{"https://a.example.org": {"token": ', { mode: 0o600 });
     const warnings: string[] = [];
     const store = new TokenStore({ path: file, onWarning: (m) => warnings.push(m) });
     assert.equal(store.get('https://a.example.org'), undefined);
@@ -113,5 +113,66 @@ describe('TokenStore', () => {
     assert.equal(store.get('https://whatever.example.org')?.access_token, 'at-single');
     await store.put('https://whatever.example.org', token('next'));
     assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as Token).access_token, 'at-next');
+  });
+
+  it('a file or folder readable by others is tightened to 0600/0700 with a warning; a shared sticky folder is left alone', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    fs.chmodSync(path.dirname(file), 0o755);
+    fs.writeFileSync(file, JSON.stringify({ 'https://a.example.org': { token: token('a'), stored_at: now() } }), { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    const warnings: string[] = [];
+    assert.equal(new TokenStore({ path: file, onWarning: (m) => warnings.push(m) }).get('https://a.example.org')?.access_token, 'at-a');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings.join('\n'), /file .* was readable by others \(mode 644\); it is now 600/);
+    const shared = path.join(dir, 'shared');
+    fs.mkdirSync(shared);
+    fs.chmodSync(shared, 0o1777);
+    const sharedFile = path.join(shared, 'token.json');
+    fs.writeFileSync(sharedFile, '{}', { mode: 0o644 });
+    fs.chmodSync(sharedFile, 0o644);
+    new TokenStore({ path: sharedFile, onWarning: () => {} }).get('https://a.example.org');
+    assert.equal(fs.statSync(shared).mode & 0o7777, 0o1777, 'a sticky shared folder such as /tmp is never changed');
+    assert.equal(fs.statSync(sharedFile).mode & 0o777, 0o600);
+  });
+
+  it('entries carry a format version; entries of a newer version or unknown shape survive every write', async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const future = { token: { access_token: 'new-format' }, stored_at: now(), version: 99, extra: [1, 2] };
+    fs.writeFileSync(file, JSON.stringify({ 'https://future.example': future, 'https://odd.example': 'not an entry', 'https://py.example': { token: token('py'), stored_at: now() } }), { mode: 0o600 });
+    const store = new TokenStore({ path: file });
+    assert.equal(store.get('https://future.example'), undefined, 'not read as a token');
+    await store.put('https://b.example.org', token('b'));
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { version?: number }>;
+    assert.deepEqual(written['https://future.example'], future, 'kept exactly');
+    assert.equal(written['https://odd.example'], 'not an entry');
+    assert.equal(written['https://b.example.org']?.version, 1);
+    assert.equal(written['https://py.example']?.version, 1, 'a Python entry is read and written with the version');
+    assert.equal(await store.remove('https://future.example'), false, 'no readable token there');
+    assert.ok(!('https://future.example' in (JSON.parse(fs.readFileSync(file, 'utf8')) as object)), 'but remove() drops it');
+    await store.clear();
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), {});
+  });
+
+  it('a writer killed at random moments leaves the old or the new content, never a broken file; its lock is recovered', { timeout: 120_000 }, async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const store = new TokenStore({ path: file, lockTimeout: 20_000 });
+    await store.put('https://keep.example.org', token('keep'));
+    const writer = path.join(import.meta.dirname, 'helpers', 'store-writer.ts');
+    for (let round = 0; round < 20; round += 1) {
+      const child = spawn(process.execPath, [writer, file, `round${round}`, '400'], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 250));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.on('close', resolve));
+      const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      assert.ok('https://keep.example.org' in parsed, `round ${round}: the earlier entry is still there`);
+    }
+    const written = Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')) as object).filter((host) => host.includes('round'));
+    assert.ok(written.length > 20, `the writers were killed while writing (${written.length} of their entries made it)`);
+    await store.put('https://after.example.org', token('after'));
+    assert.equal(store.get('https://keep.example.org')?.access_token, 'at-keep');
+    assert.equal(store.get('https://after.example.org')?.access_token, 'at-after', 'the dead writer\'s lock did not block');
+    assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((name) => name.includes('corrupt')), []);
   });
 });

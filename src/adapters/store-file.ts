@@ -1,13 +1,22 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { AuthError } from '../errors.ts';
 import { tokenFromStored } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 
-/** One host's entry, exactly as the Python client writes it. */
+/**
+ * Format version written into every entry (the Python client ignores the
+ * extra key; a missing one means a file it wrote). Entries of a newer version,
+ * or that we cannot read, are kept as they are and written back unchanged.
+ */
+export const STORE_FORMAT_VERSION = 1;
+
+/** One host's entry, as the Python client writes it (plus `version`). */
 export interface StoreEntry {
   token: Token;
   stored_at: number;
+  version?: number | undefined;
 }
 
 /**
@@ -16,7 +25,7 @@ export interface StoreEntry {
  * `OIDC_TOKEN_FILE`), which then serves every host.
  */
 export type StoreContent =
-  | { shape: 'hosts'; entries: Record<string, StoreEntry> }
+  | { shape: 'hosts'; entries: Record<string, StoreEntry>; others?: Record<string, unknown> | undefined }
   | { shape: 'single'; token: Token | undefined };
 
 /** Where a warning about the store goes (a moved-aside file, a repaired mode). */
@@ -32,19 +41,51 @@ export function parseStoreContent(value: unknown): StoreContent | undefined {
   const record = value as Record<string, unknown>;
   if (looksLikeSingleToken(record)) return { shape: 'single', token: tokenFromStored(record) };
   const entries: Record<string, StoreEntry> = {};
+  const others: Record<string, unknown> = {};
   for (const [host, entry] of Object.entries(record)) {
-    if (entry === null || typeof entry !== 'object') continue;
-    const token = tokenFromStored((entry as Record<string, unknown>).token);
-    if (!token) continue;
-    const storedAt = (entry as Record<string, unknown>).stored_at;
-    entries[host] = { token, stored_at: typeof storedAt === 'number' ? storedAt : 0 };
+    const fields = entry !== null && typeof entry === 'object' ? entry as Record<string, unknown> : {};
+    const version = typeof fields.version === 'number' ? fields.version : 0;
+    const token = version <= STORE_FORMAT_VERSION ? tokenFromStored(fields.token) : undefined;
+    if (!token) {
+      others[host] = entry; // Not ours to judge or drop: written back as it was.
+      continue;
+    }
+    const storedAt = fields.stored_at;
+    entries[host] = { token, stored_at: typeof storedAt === 'number' ? storedAt : 0, version };
   }
-  return { shape: 'hosts', entries };
+  return Object.keys(others).length > 0 ? { shape: 'hosts', entries, others } : { shape: 'hosts', entries };
 }
 
 /** Serialise back into the shape the file had. */
 export function serializeStoreContent(content: StoreContent): unknown {
-  return content.shape === 'single' ? content.token ?? {} : content.entries;
+  if (content.shape === 'single') return content.token ?? {};
+  const entries = Object.fromEntries(Object.entries(content.entries).map(([host, entry]) => [host, { token: entry.token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION }]));
+  return { ...content.others, ...entries };
+}
+
+const tightened = new Set<string>();
+
+/**
+ * A store file readable by others (mode looser than 0600) is tightened, and
+ * so is its folder (looser than 0700) when it is this user's own folder: never
+ * a shared one such as /tmp (sticky) or the home folder. Once per path and process.
+ */
+export function tightenModes(file: string, warn: WarningSink, home = os.homedir()): void {
+  if (tightened.has(file) || process.platform === 'win32') return;
+  tightened.add(file);
+  const fix = (target: string, wanted: number, what: string) => {
+    try {
+      const stat = fs.statSync(target);
+      if ((stat.mode & 0o077) === 0) return;
+      if (what === 'folder' && (stat.uid !== process.getuid?.() || (stat.mode & 0o1000) !== 0 || path.resolve(target) === path.resolve(home))) return;
+      fs.chmodSync(target, wanted);
+      warn(`The token store's ${what} ${target} was readable by others (mode ${(stat.mode & 0o777).toString(8)}); it is now ${wanted.toString(8)}.`);
+    } catch {
+      // Missing, or not ours to change: nothing to tighten.
+    }
+  };
+  fix(file, 0o600, 'file');
+  fix(path.dirname(file), 0o700, 'folder');
 }
 
 /**
@@ -53,6 +94,7 @@ export function serializeStoreContent(content: StoreContent): unknown {
  * and the person is told where it went.
  */
 export function readStoreFile(file: string, warn: WarningSink): StoreContent {
+  tightenModes(file, warn);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
