@@ -169,7 +169,14 @@ export class HostActor {
       const refreshToken = explicit ?? (usable ? stored.refresh_token : undefined);
       if (refreshToken === undefined) throw new AuthError('invalid_grant', 'There is no usable refresh token any more. Log in again.');
       const previous = stored && explicit === undefined ? stored : undefined;
-      const fresh = await backend.refresh(refreshToken, previous, signal);
+      let fresh: Token;
+      try {
+        fresh = await backend.refresh(refreshToken, previous, signal);
+      } catch (error) {
+        // A server may echo any token it has seen; none of ours leaves in an error.
+        const known = [refreshToken, stored?.access_token, stored?.refresh_token, stored?.id_token].filter((value): value is string => !!value);
+        throw error instanceof AuthError ? error.withoutSecrets(known) : error;
+      }
       result = mergeRefreshed(previous ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
       return { [this.key]: result };
     });

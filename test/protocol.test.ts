@@ -120,6 +120,13 @@ describe('error bodies: both shapes, any status', () => {
     const error = interpretErrorResponse(500, JSON.stringify({ error: 'server_error', error_description: 'bad refresh_token=SECRET1', access_token: 'SECRET2' }));
     assert.ok(!JSON.stringify({ m: error.message, d: error.detail }).includes('SECRET'));
   });
+
+  it('a 429 whose py-oidc-auth detail holds an escaped secret (found by fuzzing) leaks nothing', () => {
+    const body = JSON.stringify({ detail: 'Upstream OIDC error: {"error": "invalid_grant", "refresh_token": "SECRET3abcdefghijk"}' });
+    const error = interpretErrorResponse(429, body, 'The refresh', { retryAfter: 3 });
+    assert.equal(error.code, 'temporarily_unavailable');
+    assert.ok(!JSON.stringify({ m: error.message, d: error.detail }).includes('SECRET3'));
+  });
 });
 
 describe('redaction', () => {

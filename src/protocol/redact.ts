@@ -35,12 +35,15 @@ export function redact(value: unknown, depth = 0): unknown {
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
 const JSON_PAIR = /("(?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+// The same pair inside a JSON string (escaped quotes), as in py-oidc-auth's "Upstream OIDC error: {...}" details.
+const ESCAPED_JSON_PAIR = /(\\"(?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"/gi;
 const QUERY_PAIR = /([?&;\s](?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)=)[^&\s"'<>]*/gi;
 
 /** Remove JWTs, bearer credentials and secret `key=value` / `"key": "value"` pairs from free text. */
 export function redactText(text: string): string {
   return text
     .replace(JSON_PAIR, `$1"${REDACTED}"`)
+    .replace(ESCAPED_JSON_PAIR, `$1\\"${REDACTED}\\"`)
     .replace(QUERY_PAIR, `$1${REDACTED}`)
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(JWT, REDACTED);

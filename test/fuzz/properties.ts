@@ -1,0 +1,126 @@
+// Properties of every parser that reads outside input. test/fuzz.test.ts runs
+// a short round of each in `npm test`; `npm run fuzz` runs 10,000 cases each.
+import fc from 'fast-check';
+import { retryAfterSeconds } from '../../src/adapters/http.ts';
+import { parseStoreContent, serializeStoreContent } from '../../src/adapters/store-file.ts';
+import { AuthError } from '../../src/errors.ts';
+import { parseCallbackQuery } from '../../src/protocol/callback.ts';
+import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
+import { extractOAuthError, interpretErrorResponse } from '../../src/protocol/error-response.ts';
+import { normalizeHost } from '../../src/protocol/host.ts';
+import { parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata } from '../../src/protocol/oauth.ts';
+import { redactText } from '../../src/protocol/redact.ts';
+import { parseTokenResponse } from '../../src/protocol/token.ts';
+
+/** Either a value, or an AuthError (the only failure a parser may raise). */
+function outcome<T>(run: () => T): T | AuthError {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof AuthError) return error;
+    throw error;
+  }
+}
+
+const number = fc.oneof(fc.integer(), fc.double(), fc.constant(Number.NaN), fc.constant(1e308));
+const scalar = fc.oneof(fc.string(), number, fc.boolean(), fc.constant(null), fc.constant(undefined));
+const field = (names: string[]) => fc.dictionary(fc.constantFrom(...names), fc.oneof(scalar, fc.jsonValue()));
+const TOKEN_FIELDS = ['access_token', 'token_type', 'expires', 'expires_in', 'exp', 'expires_at', 'refresh_token', 'refresh_expires', 'refresh_expires_in', 'scope', 'id_token', 'error'];
+const tokenLike = fc.oneof(fc.jsonValue(), field(TOKEN_FIELDS));
+const secret = fc.stringMatching(/^[A-Za-z0-9_-]{16,40}$/);
+
+/** One named property; `run(numRuns)` checks it and resolves to the cases run. */
+export interface FuzzProperty {
+  name: string;
+  run(numRuns: number): Promise<number>;
+}
+
+function property<T>(name: string, arbitrary: fc.Arbitrary<T>, check: (value: T) => void): FuzzProperty {
+  return {
+    name,
+    async run(numRuns) {
+      await fc.assert(fc.property(arbitrary, check), { numRuns });
+      return numRuns;
+    },
+  };
+}
+
+const isFiniteNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+
+export const PROPERTIES: FuzzProperty[] = [
+  property('parseTokenResponse (routes)', tokenLike, (body) => {
+    const token = outcome(() => parseTokenResponse(body, 1_700_000_000));
+    if (token instanceof AuthError) {
+      if (token.code !== 'invalid_response') throw new Error(`unexpected code ${token.code}`);
+      return;
+    }
+    if (typeof token.access_token !== 'string' || token.access_token === '') throw new Error('empty access token accepted');
+    if (!isFiniteNumber(token.expires) || !isFiniteNumber(token.refresh_expires)) throw new Error('expiry is not a finite number');
+    if (token.headers.Authorization !== `Bearer ${token.access_token}`) throw new Error('header does not match');
+  }),
+  property('parseOAuthTokenResponse (providers)', fc.dictionary(fc.constantFrom(...TOKEN_FIELDS), fc.oneof(scalar, fc.jsonValue())), (body) => {
+    const response = outcome(() => parseOAuthTokenResponse(body as Record<string, unknown>, 200));
+    if (response instanceof AuthError) return;
+    if (typeof response.access_token !== 'string' || typeof response.token_type !== 'string') throw new Error('wrong types accepted');
+    if (response.expires_in !== undefined && !Number.isFinite(response.expires_in)) throw new Error('expires_in is not finite');
+  }),
+  property('parseDeviceCodeResponse', fc.oneof(fc.jsonValue(), field(['device_code', 'user_code', 'verification_uri', 'verification_uri_complete', 'verification_url', 'expires_in', 'interval'])), (body) => {
+    const code = outcome(() => parseDeviceCodeResponse(body, 200));
+    if (code instanceof AuthError) return;
+    if (!code.device_code || !code.user_code || !code.uri) throw new Error('empty field accepted');
+    if (!(code.interval > 0) || !(code.expires_in > 0) || !Number.isFinite(code.interval) || !Number.isFinite(code.expires_in)) throw new Error('bad interval or lifetime');
+  }),
+  property('error bodies: both shapes, any status; never a secret in message or detail', fc.tuple(fc.integer({ min: 100, max: 599 }), secret, fc.oneof(fc.jsonValue(), field(['error', 'error_description', 'detail'])), fc.boolean()), ([status, value, body, asText]) => {
+    const withSecret = body !== null && typeof body === 'object' && !Array.isArray(body) ? { ...body, refresh_token: value, access_token: value } : { detail: `Upstream OIDC error: {"error": "invalid_grant", "refresh_token": "${value}"}` };
+    const text = asText ? `<html>${JSON.stringify(body)}</html>` : JSON.stringify(withSecret);
+    extractOAuthError(body);
+    const error = interpretErrorResponse(status, text, 'The request');
+    if (!(error instanceof AuthError) || error.status !== status) throw new Error('not a typed error with the status');
+    if (!asText && (error.message.includes(value) || JSON.stringify(error.detail ?? '').includes(value))) throw new Error('secret leaked');
+  }),
+  property('normalizeHost: scheme://host[:port], idempotent, or a TypeError', fc.oneof(fc.webUrl(), fc.string(), fc.domain()), (input) => {
+    let host: string;
+    try {
+      host = normalizeHost(input);
+    } catch (error) {
+      if (error instanceof TypeError) return;
+      throw error;
+    }
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*$/.test(host)) throw new Error(`odd key ${host}`);
+    if (normalizeHost(host) !== host) throw new Error('not idempotent');
+  }),
+  property('parseCallbackQuery never throws; values are strings or absent', fc.oneof(fc.string(), fc.webQueryParameters(), fc.webUrl({ withQueryParameters: true }).map((u) => new URL(u).search)), (query) => {
+    const params = parseCallbackQuery(query);
+    for (const value of Object.values(params)) if (value !== undefined && (typeof value !== 'string' || value === '')) throw new Error('bad value');
+  }),
+  property('parseAuthResponse: the state must match exactly', fc.tuple(fc.webQueryParameters(), fc.option(fc.string(), { nil: undefined })), ([query, state]) => {
+    const response = outcome(() => parseAuthResponse(query, state));
+    if (response instanceof AuthError) {
+      if (response.code !== 'state_mismatch' || state === undefined) throw new Error('wrong failure');
+      return;
+    }
+    if (state !== undefined && response.state !== state) throw new Error('a different state was accepted');
+  }),
+  property('parseStoreContent: never throws; round-trips what it reads', fc.oneof(fc.jsonValue(), fc.dictionary(fc.webUrl(), fc.record({ token: tokenLike, stored_at: fc.oneof(number, fc.string()) }, { requiredKeys: [] }))), (value) => {
+    const content = parseStoreContent(value);
+    if (!content) return;
+    const again = parseStoreContent(JSON.parse(JSON.stringify(serializeStoreContent(content))));
+    if (!again || JSON.stringify(again.shape === 'hosts' ? Object.keys(again.entries) : again.token) !== JSON.stringify(content.shape === 'hosts' ? Object.keys(content.entries) : content.token)) {
+      throw new Error('round trip changed the content');
+    }
+  }),
+  property('parseProviderMetadata: the issuer must match exactly', fc.tuple(fc.oneof(fc.jsonValue(), field(['issuer', 'token_endpoint', 'authorization_endpoint', 'jwks_uri', 'grant_types_supported'])), fc.webUrl()), ([value, issuer]) => {
+    const metadata = outcome(() => parseProviderMetadata(value, issuer));
+    if (metadata instanceof AuthError) return;
+    if (metadata.issuer !== issuer) throw new Error('issuer mismatch accepted');
+  }),
+  property('redactText removes secret pairs, bearer credentials and JWTs', fc.tuple(secret, fc.constantFrom('access_token', 'refresh_token', 'code', 'device_code', 'code_verifier'), fc.string()), ([value, key, noise]) => {
+    for (const text of [`${noise} "${key}": "${value}" ${noise}`, `${noise}?${key}=${value}&x=1`, `Authorization: Bearer ${value}`, `eyJ${value}.${value}.${value}`]) {
+      if (redactText(text).includes(value)) throw new Error(`leaked from ${text}`);
+    }
+  }),
+  property('Retry-After: undefined or whole seconds in [0, 86400]', fc.oneof(fc.string(), fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString())), (value) => {
+    const seconds = retryAfterSeconds(value);
+    if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 0 && seconds <= 86_400)) throw new Error(`bad ${seconds}`);
+  }),
+];

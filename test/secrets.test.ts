@@ -1,0 +1,118 @@
+// Failure cases run with recognisable secrets; every piece of output we can
+// capture (CLI stdout and stderr, error messages and details, subscription
+// views) is searched for them.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { authenticate, AuthError, Client, DeviceFlow, type AuthStateView, type Token } from '../src/index.ts';
+import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
+import { startScriptedProvider, type ScriptedProvider } from './fixtures/scripted-provider.ts';
+import { personApproves, startWorld, type World } from './fixtures/world.ts';
+
+const AT = 'AT-SECRET-4f9c2a7e1b';
+const RT = 'RT-SECRET-8d3e6b0c5a';
+const DC = 'DC-SECRET-1a2b3c4d5e';
+const CODE = 'CODE-SECRET-9z8y7x6w';
+const SECRETS = [AT, RT, DC, CODE];
+const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
+
+function assertClean(text: string, where: string): void {
+  for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} appears in ${where}:\n${text}`);
+}
+
+function everything(error: unknown): string {
+  const e = error as AuthError;
+  return [e.message, JSON.stringify(e.detail ?? null), JSON.stringify(e), String(e.stack)].join('\n');
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+const expired = (): Token => {
+  const now = Math.floor(Date.now() / 1000);
+  return { access_token: AT, token_type: 'Bearer', expires: now - 100, refresh_token: RT, refresh_expires: now + 3600, scope: 'openid', headers: { Authorization: `Bearer ${AT}` } };
+};
+
+let world: World | undefined;
+let op: ScriptedProvider | undefined;
+afterEach(async () => {
+  DeviceFlow.resetInstances();
+  clearMetadataMemory();
+  await world?.close();
+  await op?.close();
+  world = undefined;
+  op = undefined;
+});
+
+describe('no secret in any output', () => {
+  it('the CLI: a refresh rejected by a server that echoes the refresh token, and a denied device login echoing the device code', async () => {
+    world = await startWorld({
+      app: {
+        intercept: (kind) => {
+          if (kind === 'refresh') return [400, { error: 'invalid_grant', error_description: `refresh token ${RT} was revoked (access token ${AT})` }];
+          if (kind === 'device') return [200, { device_code: DC, user_code: 'WXYZ-1234', verification_uri: 'http://127.0.0.1:1/device', expires_in: 600, interval: 1 }];
+          if (kind === 'poll') return [400, { detail: `Upstream OIDC error: {"error": "access_denied", "error_description": "device code ${DC} denied", "device_code": "${DC}"}` }];
+          return undefined;
+        },
+      },
+    });
+    await world.store.put(world.app.host, expired());
+    const batch = await run([world.app.host, '--store', world.store.path]);
+    assert.equal(batch.code, 3);
+    assert.match(batch.out, /Refreshing the stored token failed first \(invalid_grant/);
+    assertClean(batch.out, 'the CLI output of a failed refresh');
+    const denied = await run([world.app.host, '--store', world.store.path, '--interactive', '--no-browser', '--json']);
+    assert.equal(denied.code, 1);
+    assert.match(denied.out, /WXYZ-1234/, 'the user code is shown');
+    assert.match(denied.out, /access_denied/);
+    assertClean(denied.out, 'the CLI output of a denied device login');
+    const list = await run(['--list', '--json', '--store', world.store.path]);
+    assertClean(list.out, '--list');
+  });
+
+  it('the library: errors, details and every subscription view of failed and successful runs', async () => {
+    world = await startWorld({
+      app: {
+        intercept: (kind, count) => {
+          if (kind === 'refresh') return [200, { error: 'invalid_grant', error_description: `bad ${RT}`, refresh_token: RT }];
+          if (kind === 'device' && count === 1) return [200, { device_code: DC, user_code: 'WXYZ-1234', verification_uri: 'http://127.0.0.1:1/device', expires_in: 600, interval: 1 }];
+          if (kind === 'poll' && count === 1) return [400, { error: 'expired_token', error_description: `code ${DC} expired`, device_code: DC }];
+          return undefined;
+        },
+      },
+    });
+    await world.store.put(world.app.host, expired());
+    const views: AuthStateView[] = [];
+    const flow = new DeviceFlow(world.app.host, { store: world.store, openBrowser: false });
+    flow.subscribe((view) => views.push(view));
+    const failure = await authenticate({ host: world.app.host, store: world.store, interactive: true, flow: 'device', openBrowser: false, onDeviceCode: () => {} }).catch((error: unknown) => error);
+    assert.ok(failure instanceof AuthError && failure.code === 'expired_token');
+    assertClean(everything(failure), 'the error');
+    assert.ok(views.some((view) => view.deviceCode?.user_code === 'WXYZ-1234'), 'the views show the user code');
+    assertClean(JSON.stringify(views), 'subscription views');
+
+    const token = await authenticate({ host: world.app.host, store: world.store, interactive: true, flow: 'device', openBrowser: false, onDeviceCode: personApproves().onDeviceCode });
+    assert.ok(views.some((view) => view.state === 'authenticated'));
+    const all = JSON.stringify(views);
+    for (const secret of [token.access_token, token.refresh_token]) assert.ok(!all.includes(secret), 'a successful run shows no token either');
+  });
+
+  it('the Client: an error that echoes the authorization code', async () => {
+    op = await startScriptedProvider();
+    const client = await Client.discover(op.issuer, 'scripted-client');
+    op.token = { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `code ${CODE} was already used`, code: CODE }) };
+    const flow = client.initiateAuthCodeFlow({ redirectUri: 'http://127.0.0.1:5000/callback' });
+    const error = await client.obtainTokenByAuthCodeFlow(flow, { code: CODE, state: flow.state }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof AuthError && error.code === 'invalid_grant');
+    assertClean(everything(error), 'the Client error');
+    assert.ok(!everything(error).includes(flow.codeVerifier));
+  });
+});
