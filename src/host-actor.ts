@@ -1,5 +1,5 @@
 import { createActor, fromCallback, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
-import { startCallbackServer, type CallbackServer } from './adapters/callback-server.ts';
+import type { CallbackServer } from './adapters/callback-server.ts';
 import type { Backend } from './backend.ts';
 import { AuthError } from './errors.ts';
 import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.machine.ts';
@@ -113,10 +113,11 @@ export class HostActor {
               const sendBack = (event: CallbackServerEvent) => send(event);
               let server: CallbackServer | undefined;
               let stopped = false;
-              startCallbackServer({
+              // node:http loads here, on the first code-flow login, not at import.
+              import('./adapters/callback-server.ts').then(({ startCallbackServer }) => startCallbackServer({
                 ...backend.callback,
                 onCallback: (params) => sendBack({ type: 'server.callback', params }),
-              }).then(
+              })).then(
                 async (started) => {
                   if (stopped) return void started.close();
                   server = started;

@@ -23,5 +23,6 @@ export {
   type ClientOptions, type ClientAuthMethod, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
 } from './oidc/client.ts';
 export { parseAuthResponse, type AuthCodeFlow, type AuthResponse, type ProviderMetadata, type TokenResponse } from './protocol/oauth.ts';
-export { validateIdToken, type IdTokenExpectations, type KeySource } from './oidc/id-token.ts';
+export { validateIdToken } from './oidc/validate.ts';
+export type { IdTokenExpectations, KeySource } from './oidc/id-token.ts';
 export type { MetadataCacheOptions } from './oidc/metadata-cache.ts';

@@ -4,7 +4,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { JSONWebKeySet, JWK, JWTPayload, KeyInput } from 'jose';
 import { postForm, request, type HttpOptions } from '../adapters/http.ts';
-import { startCallbackServer } from '../adapters/callback-server.ts';
 import { AuthError } from '../errors.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
 import { secretValues } from '../protocol/redact.ts';
@@ -14,7 +13,6 @@ import {
   type AuthCodeFlow, type ProviderMetadata, type TokenResponse,
 } from '../protocol/oauth.ts';
 import type { DeviceCode } from '../types.ts';
-import { validateIdToken } from './id-token.ts';
 import { cachedJson, type MetadataCacheOptions } from './metadata-cache.ts';
 
 /** RFC 8628 grant type. */
@@ -242,6 +240,8 @@ export class Client {
     const { body, status } = await this.#post(endpoint, form, `The token request (${grantType})`, options.signal);
     const response = parseOAuthTokenResponse(body, status);
     if (response.id_token !== undefined && !this.options.skipIdTokenValidation) {
+      // jose loads on the first ID token, not at import.
+      const { validateIdToken } = await import('./id-token.ts');
       const claims = await validateIdToken(response.id_token, this.#keys(), {
         issuer: this.configuration.issuer,
         clientId: this.clientId,
@@ -324,6 +324,7 @@ export class Client {
     let flow: AuthCodeFlow | undefined;
     let resolveCallback!: (params: Record<string, string | undefined>) => void;
     const callback = new Promise<Record<string, string | undefined>>((resolve) => (resolveCallback = resolve));
+    const { startCallbackServer } = await import('../adapters/callback-server.ts');
     const server = await startCallbackServer({
       ports: [options.port ?? 0],
       hostname: '127.0.0.1',
