@@ -1,0 +1,177 @@
+// npm run bench: what users feel, measured in one run where it can be (ratios
+// and counts, because these machines are noisy). Prints a table and writes
+// bench/results/latest.json.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { authenticate, DeviceFlow, TokenStore, type Token } from '../src/index.ts';
+import { personApproves, startWorld } from '../test/fixtures/world.ts';
+import { Person } from '../test/fixtures/person.ts';
+import { benchCliStart } from './cli-start.ts';
+import { nodeScript } from './helpers.ts';
+import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
+
+const rows: Array<[string, string, string]> = [];
+const results: Record<string, unknown> = {};
+const say = (text: string) => process.stderr.write(`${text}\n`);
+const ms = (value: number) => `${value.toFixed(value < 1 ? 3 : 1)} ms`;
+
+// oidc-provider's development warnings are not part of any figure.
+for (const level of ['warn', 'info', 'log'] as const) {
+  const original = console[level];
+  console[level] = (...args: unknown[]) => {
+    if (!/^oidc-provider (WARNING|NOTICE)/.test(String(args[0]))) original(...args);
+  };
+}
+
+async function cachedAuthenticate() {
+  say('1. cached authenticate() ...');
+  const host = 'https://bench.example';
+  const file = storeWithValidToken(host);
+  const store = new TokenStore({ path: file.path });
+  const expected = store.get(host)?.access_token;
+  const measure = async (calls: number) => {
+    const times: number[] = [];
+    let wrong = 0;
+    const started = performance.now();
+    for (let i = 0; i < calls; i += 1) {
+      const t0 = performance.now();
+      const token = await authenticate({ host, store, interactive: false });
+      times.push(performance.now() - t0);
+      if (token.access_token !== expected) wrong += 1;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { calls, perSecond: Math.round(calls / seconds), p50: percentile(times, 50), p99: percentile(times, 99), wrong };
+  };
+  await measure(2000);
+  const quiet = await measure(20_000);
+  const rewriter = spawn(process.execPath, [path.join(root, 'bench', 'store-rewriter.ts'), file.path, '120'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve) => rewriter.stdout.once('data', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const busy = await measure(5_000);
+  rewriter.kill('SIGKILL');
+  await new Promise((resolve) => rewriter.once('close', resolve));
+  const otherEntries = Object.keys(JSON.parse(fs.readFileSync(file.path, 'utf8')) as object).length - 1;
+  file.cleanup();
+  DeviceFlow.resetInstances();
+  results.cached = { quiet, whileRewritten: { ...busy, otherEntriesWritten: otherEntries } };
+  rows.push(['cached authenticate(), store unchanged', `${quiet.perSecond.toLocaleString('en')} calls/s`, `p50 ${ms(quiet.p50)}, p99 ${ms(quiet.p99)}, ${quiet.wrong} wrong`]);
+  rows.push(['cached authenticate(), store rewritten by another process', `${busy.perSecond.toLocaleString('en')} calls/s`, `p50 ${ms(busy.p50)}, p99 ${ms(busy.p99)}, ${busy.wrong} wrong`]);
+}
+
+function cliStart() {
+  say('2. CLI start with a cached token ...');
+  const result = benchCliStart(40);
+  results.cliStart = result;
+  rows.push(['oidc-auth HOST --json (cached) / node -e 0', `${result.ratio.toFixed(2)}x`, `${ms(result.cliMs)} vs ${ms(result.nodeMs)} (median of ${result.runs}; goal <= 2x)`]);
+}
+
+async function refreshStorm() {
+  say('3. refresh storm ...');
+  const world = await startWorld({ idp: { rotateRefreshToken: true } });
+  try {
+    const first = await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: personApproves().onDeviceCode });
+    const expire = async (token: Token) => world.store.put(world.app.host, { ...token, expires: Math.floor(Date.now() / 1000) - 1 });
+    DeviceFlow.resetInstances();
+    await expire(first);
+    let before = world.app.requests.refresh;
+    let started = performance.now();
+    const tokens = await Promise.all(Array.from({ length: 1000 }, () => authenticate({ host: world.app.host, store: world.store, interactive: false })));
+    const inProcess = { calls: 1000, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(tokens.map((t) => t.access_token)).size, wallMs: performance.now() - started };
+    DeviceFlow.resetInstances();
+    await expire(tokens[0] as Token);
+    before = world.app.requests.refresh;
+    started = performance.now();
+    const worker = path.join(root, 'bench', 'refresh-storm-worker.ts');
+    const outputs = await Promise.all(Array.from({ length: 16 }, () => nodeScript(worker, [world.app.host, world.store.path])));
+    const processes = { processes: 16, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(outputs.map((o) => o.trim())).size, wallMs: performance.now() - started };
+    results.refreshStorm = { inProcess, processes };
+    rows.push(['refresh storm: 1,000 concurrent calls, one process', `${inProcess.refreshRequests} refresh request(s)`, `${inProcess.distinctTokens} token, ${ms(inProcess.wallMs)} (goal: 1 request)`]);
+    rows.push(['refresh storm: 16 processes at once', `${processes.refreshRequests} refresh request(s)`, `${processes.distinctTokens} token, ${ms(processes.wallMs)} incl. process start (goal: 1 request)`]);
+  } finally {
+    await world.close();
+  }
+}
+
+async function deviceFlow() {
+  say('4. device flow ...');
+  const world = await startWorld({ app: { interval: 1 } });
+  try {
+    let slowDowns = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await globalThis.fetch(input, init);
+      if ((await response.clone().text()).includes('slow_down')) slowDowns += 1;
+      return response;
+    };
+    let approvedAt = 0;
+    const shownAt: number[] = [];
+    const token = await authenticate({
+      host: world.app.host, store: world.store, interactive: true, openBrowser: false, fetch,
+      onDeviceCode: (code) => {
+        shownAt.push(performance.now());
+        setTimeout(() => void new Person().visit(code.uri).then(() => (approvedAt = performance.now())), 3500);
+      },
+    });
+    const tokenAt = performance.now();
+    const gaps = world.app.pollTimes.slice(1).map((time, i) => time - (world.app.pollTimes[i] ?? 0));
+    const tooEarly = gaps.filter((gap) => gap < 1000 - 20).length;
+    const result = { polls: world.app.pollTimes.length, pollsTooEarly: tooEarly, slowDowns, approvalToTokenMs: tokenAt - approvedAt, intervalMs: 1000, gotToken: token.access_token.length > 0 };
+    results.deviceFlow = result;
+    rows.push(['device flow: polls sooner than the interval allows', `${tooEarly}`, `${result.polls} polls at 1 s interval, ${slowDowns} slow_down answers (goal: 0 and 0)`]);
+    rows.push(['device flow: approval -> token', ms(result.approvalToTokenMs), 'goal: within one interval (1,000 ms)']);
+  } finally {
+    await world.close();
+  }
+}
+
+async function memory() {
+  say('5. memory ...');
+  const output = execFileSync(process.execPath, ['--expose-gc', path.join(root, 'bench', 'memory.ts')], { encoding: 'utf8' });
+  const result = JSON.parse(output) as { hosts: number; perActorBytes: number; leakBytes: number; baseline: number; growthPerCycleBytes: number };
+  results.memory = result;
+  rows.push(['heap per host actor (1,000 hosts)', `${(result.perActorBytes / 1024).toFixed(1)} KiB`, 'subscribed DeviceFlow handles, after GC']);
+  rows.push(['heap after resetInstances() vs baseline', `${(result.leakBytes / 1024).toFixed(1)} KiB`, `baseline ${(result.baseline / 1048576).toFixed(1)} MiB; one-off, see next row`]);
+  rows.push(['heap growth per further 1,000-host cycle', `${(result.growthPerCycleBytes / 1024).toFixed(1)} KiB`, 'create, subscribe, reset, three times (goal: ~0, no leak)']);
+}
+
+function sizeOf(dir: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules') continue; // nested packages are listed (and counted) on their own
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? sizeOf(full) : entry.isFile() ? fs.statSync(full).size : 0;
+  }
+  return total;
+}
+
+function importCost() {
+  say('6. import cost and installed size ...');
+  const index = path.join(root, 'dist', 'index.js');
+  const cli = path.join(root, 'dist', 'cli.js');
+  const medians = interleavedMedians({
+    node: ['-e', '0'],
+    library: ['--input-type=module', '-e', `await import(${JSON.stringify(index)})`],
+    cli: ['--input-type=module', '-e', `await import(${JSON.stringify(cli)})`],
+  }, 30);
+  const base = medians.node ?? 0;
+  const dependencyDirs = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' }).trim().split('\n').filter((dir) => dir !== root);
+  const dependencies = dependencyDirs.reduce((sum, dir) => sum + sizeOf(dir), 0);
+  const own = sizeOf(path.join(root, 'dist')) + fs.statSync(path.join(root, 'package.json')).size + fs.statSync(path.join(root, 'README.md')).size;
+  results.importCost = { nodeMs: base, libraryMs: medians.library, cliMs: medians.cli, packageBytes: own, dependencyBytes: dependencies, dependencyPackages: dependencyDirs.length };
+  rows.push(['import oidc-auth-client over bare Node', ms((medians.library ?? 0) - base), `${ms(medians.library ?? 0)} vs ${ms(base)}`]);
+  rows.push(['import the CLI entry over bare Node', ms((medians.cli ?? 0) - base), `${ms(medians.cli ?? 0)} vs ${ms(base)}`]);
+  rows.push(['installed size: package + production dependencies', `${((own + dependencies) / 1048576).toFixed(2)} MiB`, `package ${(own / 1024).toFixed(0)} KiB + ${dependencyDirs.length} packages ${(dependencies / 1048576).toFixed(2)} MiB`]);
+}
+
+const only = process.argv.slice(2);
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost]];
+for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
+
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };
+const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
+process.stdout.write(`\nMachine: ${machine.cpus} x ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}\n\n`);
+for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}\n`);
+fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+fs.writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify({ machine, results, rows }, undefined, 2)}\n`);
+process.stdout.write('\nWritten to bench/results/latest.json\n');
