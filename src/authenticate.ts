@@ -1,5 +1,6 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { hostActorFor } from './host-actor.ts';
+import { hostActorFor, type AuthStateView, type HostActor } from './host-actor.ts';
+import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
 import type { FlowKind, Token } from './types.ts';
@@ -22,6 +23,12 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
    * left is refreshed first. Values under 60 count as 60. @default 60
    */
   minValidity?: number | undefined;
+  /**
+   * Watch the login in the Stately inspector (or any xstate inspection
+   * observer): the host's actor and its children send their events here,
+   * with every token, code and verifier removed.
+   */
+  inspect?: Inspector | undefined;
   /** Cancels this call (the login stops once no caller waits for it). */
   signal?: AbortSignal | undefined;
 }
@@ -44,7 +51,7 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
   const settings = resolveSettings(options);
   const decision = decideInteractive(options.interactive);
-  return hostActorFor(settings).run({
+  return hostActorFor(settings, options.inspect).run({
     force: options.force ?? false,
     flow: options.flow ?? 'auto',
     interactive: decision.interactive,
@@ -56,4 +63,35 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
     openBrowser: options.openBrowser,
     signal: options.signal,
   });
+}
+
+/** A live, secret-free handle on one server's token lifecycle, for UIs. */
+export interface AuthStateHandle {
+  /** The current view (state, device code and seconds left, expiry, error). */
+  readonly view: AuthStateView;
+  /** Called at once with the current view, then on every change. */
+  subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void };
+  /** The raw xstate actor (for `@xstate/react`'s `useSelector`). Its context holds the token: do not log it. */
+  readonly actor: HostActor['actor'];
+}
+
+/**
+ * Watch a server's lifecycle without starting anything: the same actor that
+ * `authenticate()` with the same server options uses.
+ *
+ * @example
+ * ```ts
+ * authState({ host }).subscribe((view) => render(view.state, view.deviceCode?.user_code, view.secondsLeft));
+ * await authenticate({ host });
+ * ```
+ */
+export function authState(options: ServerOptions & { inspect?: Inspector | undefined }): AuthStateHandle {
+  const hostActor = hostActorFor(resolveSettings(options), options.inspect);
+  return {
+    get view() {
+      return hostActor.view();
+    },
+    subscribe: (listener) => hostActor.subscribe(listener),
+    actor: hostActor.actor,
+  };
 }

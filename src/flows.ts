@@ -1,5 +1,6 @@
 import { decideInteractive } from './adapters/environment.ts';
 import { actorKey, hostActorFor, resetHostActors, type AuthStateView, type HostActor } from './host-actor.ts';
+import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
 import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
@@ -11,6 +12,8 @@ export interface FlowOptions extends Omit<ServerOptions, 'host'>, Presenter {
   timeout?: number | undefined;
   /** Whether a person can take part. @default true (batch-job variables still say no) */
   interactive?: boolean | undefined;
+  /** Watch the host's actor in the Stately inspector; events arrive without secrets. */
+  inspect?: Inspector | undefined;
 }
 
 /** `new DeviceFlow({ config })`: a full or partial {@link Config}. */
@@ -47,7 +50,7 @@ export abstract class BaseFlow {
       ? { ...options, host: hostOrInit }
       : { ...hostOrInit, ...hostOrInit.config };
     const settings = resolveSettings(init);
-    const hostActor = hostActorFor(settings);
+    const hostActor = hostActorFor(settings, init.inspect);
     let perClass = instances.get(new.target);
     if (!perClass) instances.set(new.target, (perClass = new Map()));
     const key = actorKey(settings);

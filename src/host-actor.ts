@@ -8,6 +8,7 @@ import { deviceFlowMachine } from './machines/device-flow.machine.ts';
 import { asAuthError } from './machines/shared.ts';
 import type { PublicDeviceCode } from './protocol/device.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
+import { sanitizingInspector, type Inspector } from './inspect.ts';
 import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
 import type { TokenStore } from './token-store.ts';
 import type { Config, Token } from './types.ts';
@@ -38,6 +39,10 @@ export interface AuthStateView {
   run: number;
   /** While the device flow waits: what the person must open and type. */
   deviceCode?: PublicDeviceCode | undefined;
+  /** While the device flow waits: when its code expires (Unix seconds), for a countdown. */
+  deviceCodeExpiresAt?: number | undefined;
+  /** While the device flow waits: whole seconds left when this view was made. */
+  secondsLeft?: number | undefined;
   /** While the code flow waits: the login URL. */
   loginUrl?: string | undefined;
   /** Access-token expiry (Unix seconds) once authenticated. */
@@ -59,15 +64,21 @@ function isSettled(snapshot: SnapshotFrom<typeof authMachine>): boolean {
   return SETTLED_STATES.some((state) => snapshot.matches(state));
 }
 
-/** The secret-free view of a snapshot. */
-export function viewOf(snapshot: SnapshotFrom<typeof authMachine>): AuthStateView {
+/**
+ * The secret-free view of a snapshot. `deviceCodeSince` (Unix seconds) is
+ * when the current device code arrived, for its expiry and countdown.
+ */
+export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, deviceCodeSince?: number, now = Date.now() / 1000): AuthStateView {
   const { context } = snapshot;
   const state = (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as AuthStateName;
+  const expiresAt = context.deviceCode && deviceCodeSince !== undefined ? Math.floor(deviceCodeSince + context.deviceCode.expires_in) : undefined;
   return {
     host: context.host,
     state,
     run: context.run,
     deviceCode: context.deviceCode,
+    deviceCodeExpiresAt: expiresAt,
+    secondsLeft: expiresAt === undefined ? undefined : Math.max(0, Math.floor(expiresAt - now)),
     loginUrl: context.loginUrl,
     expires: context.token?.expires,
     refreshExpires: context.token?.refresh_expires,
@@ -86,7 +97,9 @@ export class HostActor {
   readonly #waiters = new Set<Waiter>();
   #presenter: Presenter = {};
 
-  constructor(settings: HostSettings) {
+  readonly #inspectors = new Set<Inspector>();
+
+  constructor(settings: HostSettings, inspect?: Inspector) {
     this.settings = settings;
     const { backend, store } = settings;
     const host = backend.key;
@@ -148,7 +161,8 @@ export class HostActor {
       },
     });
 
-    this.actor = createActor(machine, { input: { host, command: backend.command } });
+    if (inspect) this.#inspectors.add(inspect);
+    this.actor = createActor(machine, { input: { host, command: backend.command }, inspect: inspect ? sanitizingInspector(inspect) : undefined });
     this.actor.subscribe({
       next: (snapshot) => this.#settle(snapshot),
       error: (error) => this.#rejectAll(asAuthError(error)),
@@ -201,6 +215,13 @@ export class HostActor {
     for (const waiter of waiters) waiter.reject(error);
   }
 
+  /** Send this actor's inspection events (root and children, sanitised) to `inspect` too, once. */
+  addInspector(inspect: Inspector): void {
+    if (this.#inspectors.has(inspect)) return;
+    this.#inspectors.add(inspect);
+    this.actor.system.inspect(sanitizingInspector(inspect));
+  }
+
   /** Whether a run is in flight. */
   get busy(): boolean {
     return !isSettled(this.actor.getSnapshot());
@@ -248,10 +269,23 @@ export class HostActor {
     });
   }
 
+  #deviceCode: { code: unknown; since: number } | undefined;
+
+  /** The secret-free view of the current state. */
+  view(): AuthStateView {
+    return this.#viewOf(this.actor.getSnapshot());
+  }
+
+  #viewOf(snapshot: SnapshotFrom<typeof authMachine>): AuthStateView {
+    const code = snapshot.context.deviceCode;
+    if (code && this.#deviceCode?.code !== code) this.#deviceCode = { code, since: Date.now() / 1000 };
+    return viewOf(snapshot, code ? this.#deviceCode?.since : undefined);
+  }
+
   /** Subscribe to secret-free state views; the listener gets the current one at once. */
   subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void } {
-    listener(viewOf(this.actor.getSnapshot()));
-    return this.actor.subscribe((snapshot) => listener(viewOf(snapshot)));
+    listener(this.view());
+    return this.actor.subscribe((snapshot) => listener(this.#viewOf(snapshot)));
   }
 
   /** Stop the actor; pending callers get `cancelled`. */
@@ -268,13 +302,15 @@ export function actorKey(settings: Pick<HostSettings, 'backend' | 'store'>): str
   return `${settings.backend.key} ${settings.store.path}`;
 }
 
-/** The host's actor in this process, made on first use. */
-export function hostActorFor(settings: HostSettings): HostActor {
+/** The host's actor in this process, made on first use; `inspect` is added to it (once). */
+export function hostActorFor(settings: HostSettings, inspect?: Inspector): HostActor {
   const key = actorKey(settings);
   let actor = actors.get(key);
   if (!actor) {
-    actor = new HostActor(settings);
+    actor = new HostActor(settings, inspect);
     actors.set(key, actor);
+  } else if (inspect) {
+    actor.addInspector(inspect);
   }
   return actor;
 }

@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-export { authenticate, type AuthenticateOptions } from './authenticate.ts';
+export { authenticate, authState, type AuthenticateOptions, type AuthStateHandle } from './authenticate.ts';
+export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
 export { TokenStore, defaultStorePath, type TokenStoreOptions, type StoredLogin } from './token-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
 export { AuthError, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.ts';

@@ -6,6 +6,7 @@ import type { JSONWebKeySet, JWK, JWTPayload, KeyInput } from 'jose';
 import { postForm, request, type HttpOptions } from '../adapters/http.ts';
 import { AuthError } from '../errors.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
+import { sanitizingInspector, type Inspector } from '../inspect.ts';
 import { secretValues } from '../protocol/redact.ts';
 import { isRetriable } from '../protocol/error-response.ts';
 import {
@@ -64,6 +65,11 @@ export interface ClientOptions {
   cache?: MetadataCacheOptions | undefined;
   /** Skip ID-token validation (never for logins you rely on). @default false */
   skipIdTokenValidation?: boolean | undefined;
+  /**
+   * Watch every token request in the Stately inspector: each runs as a small
+   * promise actor (input: grant and endpoint; output: the response), secrets removed.
+   */
+  inspect?: Inspector | undefined;
 }
 
 /** A device authorization in progress (RFC 8628 3.2), with oauth2cli's `expires_at` and the current `interval`. */
@@ -232,6 +238,18 @@ export class Client {
    * comes back, then tells `onObtainingTokens`.
    */
   async obtainToken(grantType: string, fields: Record<string, string | undefined> = {}, options: { scope?: string | string[] | undefined; nonce?: string | undefined; maxAge?: number | undefined; signal?: AbortSignal | undefined; keepRtInEvent?: boolean } = {}): Promise<TokenResponse> {
+    const inspect = this.options.inspect;
+    if (!inspect) return this.#obtainToken(grantType, fields, options);
+    const { createActor, fromPromise } = await import('xstate');
+    const request = fromPromise<TokenResponse, { grantType: string; tokenEndpoint: string }>(() => this.#obtainToken(grantType, fields, options));
+    const actor = createActor(request, { input: { grantType, tokenEndpoint: this.configuration.token_endpoint }, inspect: sanitizingInspector(inspect) });
+    return new Promise<TokenResponse>((resolve, reject) => {
+      actor.subscribe({ complete: () => resolve(actor.getSnapshot().output as TokenResponse), error: reject });
+      actor.start();
+    });
+  }
+
+  async #obtainToken(grantType: string, fields: Record<string, string | undefined>, options: { scope?: string | string[] | undefined; nonce?: string | undefined; maxAge?: number | undefined; signal?: AbortSignal | undefined; keepRtInEvent?: boolean }): Promise<TokenResponse> {
     const scope = scopeList(options.scope);
     const form: Record<string, string> = { ...this.options.defaultBody, grant_type: grantType };
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) form[key] = value;

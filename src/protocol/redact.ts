@@ -10,7 +10,12 @@ const SECRET_KEYS = new Set([
   'access_token', 'refresh_token', 'id_token', 'device_code', 'code', 'code_verifier',
   'client_secret', 'password', 'assertion', 'client_assertion', 'subject_token', 'actor_token',
   'refresh-token', 'device-code', 'state', 'authorization', 'token', 'headers', 'cookie', 'set-cookie',
+  // camelCase spellings, as in our own requests and machine contexts (compared lower-cased)
+  'refreshtoken', 'accesstoken', 'idtoken', 'codeverifier', 'clientsecret', 'privatekey',
 ]);
+
+/** Keys that hold a secret when their value is a string (`deviceCode` is also the name of the public code object). */
+const SECRET_STRING_KEYS = new Set(['devicecode']);
 
 /** Whether a property name holds a secret. */
 export function isSecretKey(key: string): boolean {
@@ -22,10 +27,14 @@ export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return REDACTED;
   if (typeof value === 'string') return redactText(value);
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (value instanceof Error) {
+    return { name: value.name, message: redactText(value.message), ...(redact({ ...value }, depth + 1) as object) };
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = isSecretKey(key) && inner !== undefined && inner !== null && inner !== '' ? REDACTED : redact(inner, depth + 1);
+      const secret = isSecretKey(key) || (typeof inner === 'string' && SECRET_STRING_KEYS.has(key.toLowerCase()));
+      out[key] = secret && inner !== undefined && inner !== null && inner !== '' ? REDACTED : redact(inner, depth + 1);
     }
     return out;
   }

@@ -1,0 +1,38 @@
+// The Stately inspector sees every root and child actor of a login, but never
+// a secret: every inspection event passes this sanitiser first.
+import type { InspectionEvent, Observer } from 'xstate';
+import { redact } from './protocol/redact.ts';
+
+/** What the `inspect` option takes: an xstate inspection observer or function (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
+export type Inspector = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+
+type Snapshotish = { status?: unknown; value?: unknown; context?: unknown; output?: unknown; error?: unknown; tags?: unknown };
+
+function sanitizeSnapshot(snapshot: unknown): unknown {
+  if (snapshot === null || typeof snapshot !== 'object') return snapshot;
+  const s = snapshot as Snapshotish;
+  const error = s.error instanceof Error ? { name: s.error.name, message: s.error.message, ...(redact({ ...s.error }) as object) } : redact(s.error);
+  // A plain copy: the machine, children and history are left out; context and output lose their secrets.
+  return { status: s.status, value: s.value, context: redact(s.context), output: redact(s.output), error, tags: s.tags instanceof Set ? [...s.tags] : s.tags };
+}
+
+/** A copy of an inspection event without secrets (tokens, codes, verifiers, device codes) in events, snapshots or action parameters. */
+export function sanitizeInspectionEvent(event: InspectionEvent): InspectionEvent {
+  const copy: Record<string, unknown> = { ...event };
+  if ('event' in event) copy.event = redact(event.event);
+  if ('snapshot' in event) copy.snapshot = sanitizeSnapshot(event.snapshot);
+  if ('action' in event && event.action) copy.action = { ...event.action, params: redact((event.action as { params?: unknown }).params) };
+  return copy as unknown as InspectionEvent;
+}
+
+/** Wrap an inspector so that it only ever receives sanitised events. */
+export function sanitizingInspector(inspector: Inspector): (event: InspectionEvent) => void {
+  const next = typeof inspector === 'function' ? inspector : (event: InspectionEvent) => inspector.next?.(event);
+  return (event) => {
+    try {
+      next(sanitizeInspectionEvent(event));
+    } catch {
+      // An inspector that throws must not break the login.
+    }
+  };
+}
