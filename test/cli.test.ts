@@ -178,4 +178,37 @@ describe('oidc-auth CLI', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('route options -l/-t/-d, --force, --timeout, --app-name, --clear and --client-secret-env', { timeout: 60_000 }, async () => {
+    world = await startWorld({ app: { prefix: '/api' } });
+    const person = personApproves();
+    const first = await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
+    const bare = world.app.host.replace(/\/api$/, '');
+    await world.store.put(bare, { ...first, expires: Math.floor(Date.now() / 1000) - 5 });
+    const wrongRoute = await run([bare, '-t', '/nope/token', '--store', world.store.path]);
+    assert.equal(wrongRoute.code, 3);
+    assert.match(wrongRoute.stderr, /Refreshing the stored token failed first .*HTTP 404/);
+    const refreshed = await run([bare, '-t', '/api/auth/v2/token', '--store', world.store.path]);
+    assert.equal(refreshed.code, 0, refreshed.stderr);
+    assert.equal(world.app.requests.refresh, 1, 'refreshed through the given token route');
+    const forced = await run([bare, '--force', '--store', world.store.path]);
+    assert.equal(forced.code, 3, '--force skips the valid cached token (and no person is here to log in)');
+    const noDevice = await run([bare, '-d', '/nope/device', '--flow', 'device', '--interactive', '--no-browser', '--store', world.store.path, '--force']);
+    assert.equal(noDevice.code, 1);
+    assert.match(noDevice.stderr, /offers no device login \(HTTP 404\)/);
+    const started = Date.now();
+    const login = await run([bare, '-l', '/custom/login', '--flow', 'code', '-p', '0', '--interactive', '--no-browser', '--timeout', '1', '--force', '--store', world.store.path]);
+    assert.equal(login.code, 1);
+    assert.match(login.stderr, new RegExp(`${bare.replace(/[.:/]/g, '\\$&')}/custom/login\\?redirect_uri=`));
+    assert.match(login.stderr, /not finished within 1 s/);
+    assert.ok(Date.now() - started < 10_000);
+    const cache = path.join(world.dir, 'xdg');
+    const named = await run(['--list', '--json', '--app-name', 'my-app'], { XDG_CACHE_HOME: cache });
+    assert.equal((JSON.parse(named.stdout) as { store: string }).store, path.join(cache, 'my-app', 'token-store.json'));
+    assert.equal((await run(['--clear', '--store', world.store.path])).code, 0);
+    assert.deepEqual(world.store.hosts(), []);
+    const secret = await run(['--issuer', 'https://idp.example', '--client-id', 'c', '--client-secret-env', 'NOT_SET_ANYWHERE']);
+    assert.equal(secret.code, 2);
+    assert.match(secret.stderr, /NOT_SET_ANYWHERE: that variable is not set/);
+  });
 });

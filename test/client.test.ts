@@ -251,5 +251,26 @@ describe('Client against a scripted provider', () => {
     assert.equal(form.get('grant_type'), GRANT_TYPE_JWT);
     assert.equal(form.get('assertion'), assertion);
     assert.equal(form.get('scope'), 'api');
+
+    answer({ access_token: 'at-exchanged', token_type: 'Bearer', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+    const exchanged = await c2.exchangeToken('subject-token-value', 'urn:ietf:params:oauth:token-type:access_token', { audience: 'https://api.example' });
+    assert.equal(exchanged.access_token, 'at-exchanged');
+    const exchange = new URLSearchParams(sent);
+    assert.equal(exchange.get('grant_type'), 'urn:ietf:params:oauth:grant-type:token-exchange');
+    assert.equal(exchange.get('subject_token'), 'subject-token-value');
+    assert.equal(exchange.get('audience'), 'https://api.example');
+  });
+
+  it('max_age: an ID token whose auth_time is older than max_age (beyond the tolerance) is refused', async () => {
+    const c = await client({ clockTolerance: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const flow = c.initiateAuthCodeFlow({ redirectUri: 'http://127.0.0.1:5000/callback', scope: 'openid', maxAge: 300 });
+    assert.equal(new URL(flow.authUri).searchParams.get('max_age'), '300');
+    await tokenWith({ nonce: flow.nonce, auth_time: now - 1000 });
+    await rejectsWith(c.obtainTokenByAuthCodeFlow(flow, { code: 'c', state: flow.state }), 'invalid_id_token', /max_age/);
+    await tokenWith({ nonce: flow.nonce });
+    await rejectsWith(c.obtainTokenByAuthCodeFlow(flow, { code: 'c', state: flow.state }), 'invalid_id_token', /no auth_time/);
+    await tokenWith({ nonce: flow.nonce, auth_time: now - 200 });
+    assert.equal((await c.obtainTokenByAuthCodeFlow(flow, { code: 'c', state: flow.state })).id_token_claims?.auth_time, now - 200);
   });
 });

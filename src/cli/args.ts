@@ -82,6 +82,10 @@ export function parsePorts(text: string): number[] {
     if (!range) throw new UsageError(`--ports: "${part}" is not a port or a range like 53100-53105`);
     const from = Number(range[1]);
     const to = Number(range[2] ?? range[1]);
+    if (from === 0 && to === 0) {
+      ports.push(0); // any free port
+      continue;
+    }
     if (from < 1 || to > 65535 || to < from) throw new UsageError(`--ports: "${part}" is out of range (1-65535, low-high)`);
     if (to - from > 1000) throw new UsageError(`--ports: "${part}" is more than 1000 ports`);
     for (let port = from; port <= to; port += 1) ports.push(port);

@@ -33,7 +33,7 @@ py-oidc-auth server:
   -l, --login-route PATH    login route (default /auth/v2/login)
   -t, --token-route PATH    token route (default /auth/v2/token)
   -d, --device-route PATH   device route (default /auth/v2/device)
-  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081
+  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081 (0: any free port)
                             (with --issuer: one port; default any free port)
 
 Login:
