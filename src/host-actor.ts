@@ -55,6 +55,9 @@ export interface AuthStateView {
 
 type AuthActor = Actor<typeof authMachine>;
 
+/** Each host actor's xstate system -> the HostActor that owns it. */
+const byActorSystem = new WeakMap<object, HostActor>();
+
 interface Waiter {
   resolve(token: Token): void;
   reject(error: AuthError): void;
@@ -101,74 +104,88 @@ export class HostActor {
 
   constructor(settings: HostSettings, inspect?: Inspector) {
     this.settings = settings;
-    const { backend, store } = settings;
-    const host = backend.key;
-    this.key = host;
-    const saveToken = fromPromise<void, { token: Token }>(({ input }) => store.put(host, input.token));
-
-    const machine = authMachine.provide({
-      actors: {
-        loadToken: fromPromise(async ({ input }) => {
-          const token = store.get(host);
-          return { token, status: tokenStatus(token, undefined, input.minValidity) };
-        }),
-        refreshToken: fromPromise(async ({ input, signal }) => this.#refreshTransaction(input.refreshToken, input.minValidity, signal)),
-        deviceFlow: deviceFlowMachine.provide({
-          actors: {
-            requestDeviceCode: fromPromise(({ signal }) => backend.requestDeviceCode(signal)),
-            pollToken: fromPromise(({ input, signal }) => backend.pollDeviceToken(input.deviceCode, signal)),
-            saveToken,
-          },
-        }),
-        codeFlow: codeFlowMachine.provide({
-          actors: {
-            callbackServer: fromCallback<CallbackServerCommand>(({ sendBack: send, receive }) => {
-              const sendBack = (event: CallbackServerEvent) => send(event);
-              let server: CallbackServer | undefined;
-              let stopped = false;
-              // node:http loads here, on the first code-flow login, not at import.
-              import('./adapters/callback-server.ts').then(({ startCallbackServer }) => startCallbackServer({
-                ...backend.callback,
-                onCallback: (params) => sendBack({ type: 'server.callback', params }),
-              })).then(
-                async (started) => {
-                  if (stopped) return void started.close();
-                  server = started;
-                  const loginUrl = await backend.loginUrl(started.redirectUri);
-                  if (!stopped) sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl });
-                },
-              ).catch((error: unknown) => {
-                if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
-              });
-              receive((command) => {
-                void server?.respond(command.ok, command.message).then(() => {
-                  if (!stopped) sendBack({ type: 'server.responded' });
-                });
-              });
-              return () => {
-                stopped = true;
-                void server?.close();
-              };
-            }),
-            exchangeCode: fromPromise(({ input, signal }) => backend.exchangeCode(input.params, input.redirectUri, signal)),
-            saveToken,
-          },
-        }),
-      },
-      actions: {
-        showDeviceCode: (_, params) => showDeviceCode(this.#presenter, params.code),
-        showLoginUrl: (_, params) => showLoginUrl(this.#presenter, params.url, params.redirectUri),
-      },
-    });
-
+    const { backend } = settings;
+    this.key = backend.key;
     if (inspect) this.#inspectors.add(inspect);
-    this.actor = createActor(machine, { input: { host, command: backend.command }, inspect: inspect ? sanitizingInspector(inspect) : undefined });
+    this.actor = createActor(HostActor.#machine, { input: { host: backend.key, command: backend.command }, inspect: inspect ? sanitizingInspector(inspect) : undefined });
+    // The machine is provided once for every host; its adapters find this host through the actor system.
+    byActorSystem.set(this.actor.system, this);
     this.actor.subscribe({
       next: (snapshot) => this.#settle(snapshot),
       error: (error) => this.#rejectAll(asAuthError(error)),
     });
     this.actor.start();
   }
+
+  /** The host of the actor system an adapter runs in. */
+  static #of(system: unknown): HostActor {
+    const host = byActorSystem.get(system as object);
+    if (!host) throw new AuthError('unexpected', 'An adapter ran outside of a host actor.');
+    return host;
+  }
+
+  static readonly #saveToken = fromPromise<void, { token: Token }>(({ input, system }) => {
+    const host = HostActor.#of(system);
+    return host.settings.store.put(host.key, input.token);
+  });
+
+  /** The lifecycle wired to the real adapters: one machine for all hosts (a provided machine is about 54 KiB). */
+  static readonly #machine = authMachine.provide({
+    actors: {
+      loadToken: fromPromise(async ({ input, system }) => {
+        const host = HostActor.#of(system);
+        const token = host.settings.store.get(host.key);
+        return { token, status: tokenStatus(token, undefined, input.minValidity) };
+      }),
+      refreshToken: fromPromise(async ({ input, signal, system }) => HostActor.#of(system).#refreshTransaction(input.refreshToken, input.minValidity, signal)),
+      deviceFlow: deviceFlowMachine.provide({
+        actors: {
+          requestDeviceCode: fromPromise(({ signal, system }) => HostActor.#of(system).settings.backend.requestDeviceCode(signal)),
+          pollToken: fromPromise(({ input, signal, system }) => HostActor.#of(system).settings.backend.pollDeviceToken(input.deviceCode, signal)),
+          saveToken: HostActor.#saveToken,
+        },
+      }),
+      codeFlow: codeFlowMachine.provide({
+        actors: {
+          callbackServer: fromCallback<CallbackServerCommand>(({ sendBack: send, receive, system }) => {
+            const { backend } = HostActor.#of(system).settings;
+            const sendBack = (event: CallbackServerEvent) => send(event);
+            let server: CallbackServer | undefined;
+            let stopped = false;
+            // node:http loads here, on the first code-flow login, not at import.
+            import('./adapters/callback-server.ts').then(({ startCallbackServer }) => startCallbackServer({
+              ...backend.callback,
+              onCallback: (params) => sendBack({ type: 'server.callback', params }),
+            })).then(
+              async (started) => {
+                if (stopped) return void started.close();
+                server = started;
+                const loginUrl = await backend.loginUrl(started.redirectUri);
+                if (!stopped) sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl });
+              },
+            ).catch((error: unknown) => {
+              if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
+            });
+            receive((command) => {
+              void server?.respond(command.ok, command.message).then(() => {
+                if (!stopped) sendBack({ type: 'server.responded' });
+              });
+            });
+            return () => {
+              stopped = true;
+              void server?.close();
+            };
+          }),
+          exchangeCode: fromPromise(({ input, signal, system }) => HostActor.#of(system).settings.backend.exchangeCode(input.params, input.redirectUri, signal)),
+          saveToken: HostActor.#saveToken,
+        },
+      }),
+    },
+    actions: {
+      showDeviceCode: ({ system }, params) => showDeviceCode(HostActor.#of(system).#presenter, params.code),
+      showLoginUrl: ({ system }, params) => showLoginUrl(HostActor.#of(system).#presenter, params.url, params.redirectUri),
+    },
+  });
 
   /** Lock the store, re-read, refresh only if still needed, write, unlock. */
   async #refreshTransaction(explicit: string | undefined, minValidity: number, signal: AbortSignal): Promise<Token> {
