@@ -219,7 +219,8 @@ export class Client {
       return { body: successJson(response.status, response.text, what, response), status: response.status };
     } catch (error) {
       // Whatever the request carried (codes, tokens, assertions, secrets) never comes back in an error.
-      throw error instanceof AuthError ? error.withoutSecrets(secretValues(sent)) : error;
+      const secrets = [...secretValues(sent), ...(this.options.clientSecret ? [this.options.clientSecret] : [])];
+      throw error instanceof AuthError ? error.withoutSecrets(secrets) : error;
     }
   }
 
