@@ -20,8 +20,8 @@ export const HELP = `Usage: oidc-auth <host> [options]          print a valid ac
 
 Prints a valid access token for a py-oidc-auth application server or a
 standard OpenID provider: the cached one, a refreshed one, or a new one after
-a device or browser login. Only the
-token goes to stdout; prompts, progress and errors go to stderr.
+a device or browser login. Only the token goes to stdout; prompts, progress
+and errors go to stderr.
 
 Standard OpenID provider (instead of <host>):
       --issuer URL          the provider's issuer, exactly as it names itself
@@ -33,8 +33,8 @@ py-oidc-auth server:
   -l, --login-route PATH    login route (default /auth/v2/login)
   -t, --token-route PATH    token route (default /auth/v2/token)
   -d, --device-route PATH   device route (default /auth/v2/device)
-  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081 (0: any free port)
-                            (with --issuer: one port; default any free port)
+  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081;
+                            0 = any free port (with --issuer: one port, default 0)
 
 Login:
       --flow KIND           auto | device | code (default auto: device flow,
