@@ -40,7 +40,12 @@ describe('authenticate({ issuer, clientId })', () => {
     assert.ok(token.id_token, 'the ID token is kept');
     assert.ok(token.refresh_token);
     assert.ok(requests.includes('/.well-known/openid-configuration') && requests.includes('/device/auth'), requests.join(' '));
-    assert.deepEqual(store.hosts(), [`oidc:${idp.issuer}#client_id=${NATIVE_CLIENT}&scope=offline_access%20openid`]);
+    const key = `oidc:${idp.issuer}#client_id=${NATIVE_CLIENT}&scope=offline_access%20openid`;
+    assert.deepEqual(store.hosts(), [key]);
+    const raw = JSON.parse(fs.readFileSync(store.path, 'utf8')) as Record<string, { token: Record<string, unknown>; id_token?: string }>;
+    assert.deepEqual(Object.keys(raw[key]?.token ?? {}).sort(), ['access_token', 'expires', 'headers', 'refresh_expires', 'refresh_token', 'scope', 'token_type'], 'the token keeps exactly the Python client\'s fields');
+    assert.equal(raw[key]?.id_token, token.id_token, 'the ID token is kept beside it');
+    assert.equal(store.get(key)?.id_token, token.id_token);
     DeviceFlow.resetInstances();
     clearMetadataMemory();
     requests = [];

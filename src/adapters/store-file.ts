@@ -51,6 +51,8 @@ export function parseStoreContent(value: unknown): StoreContent | undefined {
       continue;
     }
     const storedAt = fields.stored_at;
+    // The ID token (standard providers) lives beside the token, so the token keeps exactly the Python client's fields.
+    if (typeof fields.id_token === 'string' && fields.id_token !== '' && token.id_token === undefined) token.id_token = fields.id_token;
     entries[host] = { token, stored_at: typeof storedAt === 'number' ? storedAt : 0, version };
   }
   return Object.keys(others).length > 0 ? { shape: 'hosts', entries, others } : { shape: 'hosts', entries };
@@ -59,7 +61,10 @@ export function parseStoreContent(value: unknown): StoreContent | undefined {
 /** Serialise back into the shape the file had. */
 export function serializeStoreContent(content: StoreContent): unknown {
   if (content.shape === 'single') return content.token ?? {};
-  const entries = Object.fromEntries(Object.entries(content.entries).map(([host, entry]) => [host, { token: entry.token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION }]));
+  const entries = Object.fromEntries(Object.entries(content.entries).map(([host, entry]) => {
+    const { id_token: idToken, ...token } = entry.token;
+    return [host, { token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION, ...(idToken ? { id_token: idToken } : {}) }];
+  }));
   return { ...content.others, ...entries };
 }
 
