@@ -2,28 +2,17 @@ import { AuthError } from '../errors.ts';
 import type { Backend } from '../backend.ts';
 import { buildLoginUrl, verifierFromState, type CallbackParams } from '../protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
-import { extractOAuthError, interpretErrorResponse, meansNoDeviceFlow, parseJson } from '../protocol/error-response.ts';
+import { meansNoDeviceFlow, successBody } from '../protocol/error-response.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { secretValues } from '../protocol/redact.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
 import type { Config, DeviceCode, Token } from '../types.ts';
-import { postForm, type HttpResponse } from './http.ts';
+import { postForm } from './http.ts';
 
 /** The transport settings the route calls share. */
 export interface RouteOptions {
   signal?: AbortSignal | undefined;
   fetch?: typeof globalThis.fetch | undefined;
-}
-
-/**
- * Interpret a response that should carry JSON: an error status, a non-JSON
- * body or an error sent with HTTP 200 all become an {@link AuthError}.
- */
-function successBody(response: HttpResponse, what: string): unknown {
-  if (response.status < 200 || response.status >= 300) throw interpretErrorResponse(response.status, response.text, what, response);
-  const parsed = parseJson(response.text);
-  if (!parsed.ok || extractOAuthError(parsed.value)) throw interpretErrorResponse(response.status, response.text, what);
-  return parsed.value;
 }
 
 async function tokenRequest(config: Config, form: Record<string, string>, what: string, options: RouteOptions): Promise<Token> {

@@ -133,3 +133,14 @@ export function isRetriable(error: AuthError): boolean {
   if (error.code === 'network' || error.code === 'temporarily_unavailable') return true;
   return error.status !== undefined && (error.status >= 500 || error.status === 429);
 }
+
+/**
+ * The JSON body of a successful response, or an {@link AuthError}: an error
+ * status, a body that is not JSON, or an error sent with HTTP 200 (GitHub does this).
+ */
+export function successBody(response: { status: number; text: string; retryAfter?: number | undefined; location?: string | undefined }, what: string): unknown {
+  const { status, text } = response;
+  const parsed = parseJson(text);
+  if (status < 200 || status >= 300 || !parsed.ok || extractOAuthError(parsed.value)) throw interpretErrorResponse(status, text, what, response);
+  return parsed.value;
+}

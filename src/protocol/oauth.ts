@@ -1,7 +1,7 @@
 // Pure OAuth 2.0 / OpenID Connect rules for talking to a standard provider:
 // metadata, authorization responses, scopes, token responses.
 import { AuthError } from '../errors.ts';
-import { extractOAuthError, interpretErrorResponse, parseJson } from './error-response.ts';
+import { parseJson, successBody } from './error-response.ts';
 import { redact, redactText } from './redact.ts';
 
 export { scopeList } from './store-key.ts';
@@ -74,18 +74,20 @@ export function parseProviderMetadata(value: unknown, expectedIssuer: string): P
  * of the body, secrets removed).
  */
 export function successJson(status: number, text: string, what: string, headers: { retryAfter?: number | undefined; location?: string | undefined } = {}): Record<string, unknown> {
-  if ((status >= 300 && status < 400) || status === 429) throw interpretErrorResponse(status, text, what, headers);
-  const parsed = parseJson(text);
-  if (!parsed.ok) {
-    const error = interpretErrorResponse(status, text, what, headers);
-    if (error.code === 'temporarily_unavailable') throw error;
-    throw new AuthError('invalid_response', error.message, { status, detail: error.detail });
+  let value: unknown;
+  try {
+    value = successBody({ status, text, ...headers }, what);
+  } catch (error) {
+    // A provider's 5xx page that is not JSON is invalid_response too (a py-oidc-auth host's stays server_error).
+    if (error instanceof AuthError && error.code === 'server_error' && !parseJson(text).ok) {
+      throw new AuthError('invalid_response', error.message, { status, detail: error.detail });
+    }
+    throw error;
   }
-  if (status < 200 || status >= 300 || extractOAuthError(parsed.value)) throw interpretErrorResponse(status, text, what, headers);
-  if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
-    throw new AuthError('invalid_response', `${what} answered HTTP ${status} with JSON that is not an object.`, { status, detail: redact(parsed.value) });
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AuthError('invalid_response', `${what} answered HTTP ${status} with JSON that is not an object.`, { status, detail: redact(value) });
   }
-  return parsed.value as Record<string, unknown>;
+  return value as Record<string, unknown>;
 }
 
 /** A token endpoint's answer (RFC 6749 5.1), checked for the required fields. Extra fields are kept. */
