@@ -117,20 +117,23 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     }
     const actual = (v4.address() as AddressInfo).port;
     const hostname = options.hostname ?? 'localhost';
-    const v6 = http.createServer(handler);
-    try {
-      if (hostname === '127.0.0.1') throw Object.assign(new Error('IPv4 only'), { code: 'IPV4_ONLY' });
-      await listen(v6, actual, '::1');
-      servers.push(v4, v6);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') {
-        // Someone else answers localhost on IPv6 at this port: the browser might reach them. Next port.
-        lastError = error;
-        await closeServer(v4);
-        continue;
+    servers.push(v4);
+    if (hostname === 'localhost') {
+      // `localhost` may resolve to ::1 in the browser: serve it there too.
+      const v6 = http.createServer(handler);
+      try {
+        await listen(v6, actual, '::1');
+        servers.push(v6);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          // Someone else answers localhost on IPv6 at this port: the browser might reach them. Next port.
+          lastError = error;
+          servers.length = 0;
+          await closeServer(v4);
+          continue;
+        }
+        // No IPv6 loopback here; 127.0.0.1 alone is enough.
       }
-      servers.push(v4); // No IPv6 loopback here; 127.0.0.1 alone is enough.
     }
     redirectUri = `http://${hostname}:${actual}/callback`;
     return {
