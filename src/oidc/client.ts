@@ -2,6 +2,7 @@
 // oauth2cli Client (camelCase names, same semantics), plus token exchange,
 // revocation, userinfo and the end-session URL.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JSONWebKeySet, JWK, JWTPayload, KeyInput } from 'jose';
 import { postForm, request, type HttpOptions } from '../adapters/http.ts';
 import { AuthError } from '../errors.ts';
@@ -120,19 +121,6 @@ export async function signJwtAssertion(options: {
     .setJti(randomUUID())
     .sign(options.key);
 }
-
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  if (signal?.aborted) return reject(new AuthError('cancelled', 'The device login was cancelled.'));
-  const timer = setTimeout(() => {
-    signal?.removeEventListener('abort', onAbort);
-    resolve();
-  }, ms);
-  const onAbort = () => {
-    clearTimeout(timer);
-    reject(new AuthError('cancelled', 'The device login was cancelled.'));
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-});
 
 /**
  * OAuth 2.0 client for any provider, with the grants of MSAL's oauth2cli
@@ -401,7 +389,9 @@ export class Client {
           throw error;
         }
         if (flow.expires_at < Date.now() / 1000) throw new AuthError('expired_token', 'The device code expired before the login was approved. Start it again.');
-        await sleep(flow.interval * 1000, options.signal);
+        await sleep(flow.interval * 1000, undefined, { signal: options.signal }).catch(() => {
+          throw new AuthError('cancelled', 'The device login was cancelled.');
+        });
       }
     }
   }
