@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Token } from '../src/types.ts';
+import { testToken } from '../test/fixtures/token.ts';
 
 export const root = path.join(import.meta.dirname, '..');
 
@@ -41,10 +41,7 @@ export function storeWithValidToken(host: string): { path: string; cleanup(): vo
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-auth-bench-'));
   const file = path.join(dir, 'token-store.json');
   const now = Math.floor(Date.now() / 1000);
-  const token: Token = {
-    access_token: 'bench-access-token', token_type: 'Bearer', expires: now + 3600, refresh_token: 'bench-refresh-token',
-    refresh_expires: now + 7200, scope: 'openid', headers: { Authorization: 'Bearer bench-access-token' },
-  };
+  const token = testToken('bench-access-token', { refreshToken: 'bench-refresh-token' });
   fs.writeFileSync(file, JSON.stringify({ [host]: { token, stored_at: now } }), { mode: 0o600 });
   return { path: file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { authenticate, DeviceFlow, TokenStore, type Token } from '../src/index.ts';
+import { hideDevelopmentNotices } from '../test/fixtures/idp.ts';
 import { personApproves, startWorld } from '../test/fixtures/world.ts';
 import { Person } from '../test/fixtures/person.ts';
 import { benchCliStart } from './cli-start.ts';
@@ -18,12 +19,7 @@ const say = (text: string) => process.stderr.write(`${text}\n`);
 const ms = (value: number) => `${value.toFixed(value < 1 ? 3 : 1)} ms`;
 
 // oidc-provider's development warnings are not part of any figure.
-for (const level of ['warn', 'info', 'log'] as const) {
-  const original = console[level];
-  console[level] = (...args: unknown[]) => {
-    if (!/^oidc-provider (WARNING|NOTICE)/.test(String(args[0]))) original(...args);
-  };
-}
+hideDevelopmentNotices();
 
 async function cachedAuthenticate() {
   say('1. cached authenticate() ...');

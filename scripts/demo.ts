@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Token } from '../src/types.ts';
 import { startAppServer } from '../test/fixtures/app-server.ts';
-import { startIdp } from '../test/fixtures/idp.ts';
+import { hideDevelopmentNotices, startIdp } from '../test/fixtures/idp.ts';
 import { Person } from '../test/fixtures/person.ts';
 
 const { values } = parseArgs({
@@ -27,12 +27,7 @@ const say = (text: string) => process.stderr.write(`${text}\n`);
 
 // oidc-provider warns and notes that its quick-start keys and pages are for
 // development: that is what a demo is, so those lines are left out.
-for (const level of ['warn', 'info', 'log'] as const) {
-  const original = console[level];
-  console[level] = (...args: unknown[]) => {
-    if (!/^oidc-provider (WARNING|NOTICE)/.test(String(args[0]))) original(...args);
-  };
-}
+hideDevelopmentNotices();
 const idp = await startIdp();
 const app = await startAppServer(idp);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-auth-demo-'));

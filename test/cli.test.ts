@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -9,20 +8,10 @@ import { authenticate, Client, TokenStore, type AuthError } from '../src/index.t
 import os from 'node:os';
 import { NATIVE_CLIENT, startIdp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
+import { testToken } from './fixtures/token.ts';
+import { runCli } from './helpers/cli.ts';
 
-const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
 const built = path.join(import.meta.dirname, '..', 'dist', 'cli.js');
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}, script = cli): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let world: World | undefined;
 afterEach(async () => {
@@ -32,21 +21,21 @@ afterEach(async () => {
 
 describe('oidc-auth CLI', () => {
   it('--help and --version exit 0 on stdout; the built bin runs too', async () => {
-    const help = await run(['--help']);
+    const help = await runCli(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Exit codes: 0 ok, 1 authentication failed, 2 usage error/);
-    const version = await run(['--version']);
+    const version = await runCli(['--version']);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
-    assert.equal((await run(['--version'], {}, built)).stdout, version.stdout, 'the built bin (npm test builds dist/ first) runs');
+    assert.equal((await runCli(['--version'], {}, built)).stdout, version.stdout, 'the built bin (npm test builds dist/ first) runs');
   });
 
   it('usage errors exit 2', async () => {
-    assert.equal((await run([])).code, 2);
-    assert.equal((await run(['https://h.example', '--flow', 'sideways'])).code, 2);
-    assert.equal((await run(['https://h.example', '--bogus'])).code, 2);
-    assert.equal((await run(['https://h.example', '-p', '70000'])).code, 2);
+    assert.equal((await runCli([])).code, 2);
+    assert.equal((await runCli(['https://h.example', '--flow', 'sideways'])).code, 2);
+    assert.equal((await runCli(['https://h.example', '--bogus'])).code, 2);
+    assert.equal((await runCli(['https://h.example', '-p', '70000'])).code, 2);
     for (const args of [['--issuer', 'https://idp.example'], ['h', '--issuer', 'https://idp.example', '--client-id', 'c'], ['h', '--scope', 'openid'], ['h', '--json', '--header'], ['h', '--min-validity', '-1'], ['h', '--timeout', '0'], ['--list', 'h'], ['--list', '--clear'], ['a', 'b']]) {
-      const result = await run(args);
+      const result = await runCli(args);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(result.stderr, /Run oidc-auth --help for usage/);
       assert.equal(result.stdout, '');
@@ -54,14 +43,14 @@ describe('oidc-auth CLI', () => {
   });
 
   it('an unreachable server is exit 1 with what to check', async () => {
-    const result = await run(['http://127.0.0.1:1', '--interactive', '--flow', 'device', '--no-browser']);
+    const result = await runCli(['http://127.0.0.1:1', '--interactive', '--flow', 'device', '--no-browser']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Could not reach http:\/\/127\.0\.0\.1:1\/auth\/v2\/device.*Check the network/);
   });
 
   it('without a terminal and without a token: exit 3 at once, naming OIDC_TOKEN_FILE', async () => {
     world = await startWorld();
-    const result = await run([world.app.host, '--store', world.store.path]);
+    const result = await runCli([world.app.host, '--store', world.store.path]);
     assert.equal(result.code, 3);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /OIDC_TOKEN_FILE/);
@@ -72,35 +61,35 @@ describe('oidc-auth CLI', () => {
     world = await startWorld();
     const person = personApproves();
     const token = await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
-    const plain = await run([world.app.host, '--store', world.store.path]);
+    const plain = await runCli([world.app.host, '--store', world.store.path]);
     assert.equal(plain.code, 0);
     assert.equal(plain.stdout, `${token.access_token}\n`);
     assert.equal(plain.stderr, '');
-    const json = await run([world.app.host, '--json', '--store', world.store.path]);
+    const json = await runCli([world.app.host, '--json', '--store', world.store.path]);
     const file = path.join(world.dir, 'token.json');
     fs.writeFileSync(file, json.stdout);
     assert.equal((JSON.parse(json.stdout) as Token).refresh_token, token.refresh_token);
-    const viaEnv = await run([world.app.host], { OIDC_TOKEN_FILE: file });
+    const viaEnv = await runCli([world.app.host], { OIDC_TOKEN_FILE: file });
     assert.equal(viaEnv.stdout, `${token.access_token}\n`);
-    const list = await run(['--list', '--json', '--store', world.store.path]);
+    const list = await runCli(['--list', '--json', '--store', world.store.path]);
     const listed = JSON.parse(list.stdout) as { store: string; hosts: Array<{ host: string; state: string; expires: number }> };
     assert.equal(listed.store, world.store.path);
     assert.deepEqual(listed.hosts.map((r) => [r.host, r.state, r.expires]), [[world.app.host, 'valid', token.expires]]);
     assert.ok(!list.stdout.includes(token.access_token), '--list shows no token');
-    assert.equal((await run(['--remove', world.app.host, '--store', world.store.path])).code, 0);
-    assert.equal((await run([world.app.host, '--store', world.store.path])).code, 3);
+    assert.equal((await runCli(['--remove', world.app.host, '--store', world.store.path])).code, 0);
+    assert.equal((await runCli([world.app.host, '--store', world.store.path])).code, 3);
   });
 
   it('--header for curl -H, and --min-validity: refresh only when less remains', async () => {
     world = await startWorld();
     const person = personApproves();
     const first = await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
-    const header = await run([world.app.host, '--header', '--store', world.store.path]);
+    const header = await runCli([world.app.host, '--header', '--store', world.store.path]);
     assert.deepEqual([header.code, header.stdout, header.stderr], [0, `Authorization: Bearer ${first.access_token}\n`, '']);
-    const enough = await run([world.app.host, '--min-validity', '600', '--store', world.store.path]);
+    const enough = await runCli([world.app.host, '--min-validity', '600', '--store', world.store.path]);
     assert.equal(enough.stdout, `${first.access_token}\n`);
     assert.equal(world.app.requests.refresh, 0, '600 s of 3600 left is enough: no request');
-    const more = await run([world.app.host, '--min-validity', '4000', '--json', '--store', world.store.path]);
+    const more = await runCli([world.app.host, '--min-validity', '4000', '--json', '--store', world.store.path]);
     assert.equal(more.code, 0, more.stderr);
     assert.equal(world.app.requests.refresh, 1, 'less than 4000 s left: one refresh');
     const refreshed = JSON.parse(more.stdout) as Token;
@@ -111,15 +100,12 @@ describe('oidc-auth CLI', () => {
   it('--list: a table with each state and expiry, never a token; an empty store says so', async () => {
     world = await startWorld();
     const now = Math.floor(Date.now() / 1000);
-    const make = (access: string, expires: number, refreshExpires: number): Token => ({
-      access_token: access, token_type: 'Bearer', expires, refresh_token: `rt-${access}`, refresh_expires: refreshExpires, scope: 'openid', headers: { Authorization: `Bearer ${access}` },
-    });
-    const empty = await run(['--list', '--store', world.store.path]);
+    const empty = await runCli(['--list', '--store', world.store.path]);
     assert.deepEqual([empty.code, empty.stdout], [0, '']);
     assert.match(empty.stderr, /No tokens stored in/);
-    await world.store.put('https://valid.example', make('secret-valid-token', now + 3600, now + 7200));
-    await world.store.put('https://stale.example', make('secret-stale-token', now - 10, now + 7200));
-    const table = await run(['--list', '--store', world.store.path]);
+    await world.store.put('https://valid.example', testToken('secret-valid-token', { expires: now + 3600, refreshExpires: now + 7200 }));
+    await world.store.put('https://stale.example', testToken('secret-stale-token', { expires: now - 10, refreshExpires: now + 7200 }));
+    const table = await runCli(['--list', '--store', world.store.path]);
     const lines = table.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^HOST\s+STATE\s+ACCESS TOKEN EXPIRES\s+REFRESH TOKEN EXPIRES$/);
     assert.match(table.stdout, /https:\/\/valid\.example\s+valid\s+\d{4}-\d\d-\d\d \d\d:\d\dZ \(in 1 h\)\s+.*\(in 2 h\)/);
@@ -132,18 +118,18 @@ describe('oidc-auth CLI', () => {
     world = await startWorld();
     const person = personApproves();
     await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
-    const result = await run(['logout', world.app.host, '--store', world.store.path]);
+    const result = await runCli(['logout', world.app.host, '--store', world.store.path]);
     assert.equal(result.code, 0);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, new RegExp(`Removed the token of ${world.app.host.replace(/[.:/]/g, '\\$&')}`));
     assert.match(result.stderr, new RegExp(`open ${world.app.host.replace(/[.:/]/g, '\\$&')}/auth/v2/logout`));
     assert.equal(world.store.get(world.app.host), undefined);
-    assert.equal((await run([world.app.host, '--store', world.store.path])).code, 3);
+    assert.equal((await runCli([world.app.host, '--store', world.store.path])).code, 3);
   });
 
   it('npm run demo -- --auto-approve: a real provider and app server, a login, a token summary, a cached second run', async () => {
     const demo = path.join(import.meta.dirname, '..', 'scripts', 'demo.ts');
-    const result = await run(['--auto-approve'], {}, demo);
+    const result = await runCli(['--auto-approve'], {}, demo);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /To log in, open http:\/\/127\.0\.0\.1:\d+\/device and enter the code/);
     assert.match(result.stderr, /Token summary \(the token itself is not shown\)/);
@@ -159,14 +145,14 @@ describe('oidc-auth CLI', () => {
       const store = new TokenStore({ path: path.join(dir, 'store.json') });
       const token = await authenticate({ issuer: idp.issuer, clientId: NATIVE_CLIENT, store, interactive: true, openBrowser: false, onDeviceCode: (code) => void new Person().visit(code.uri) });
       const args = ['--issuer', idp.issuer, '--client-id', NATIVE_CLIENT, '--store', store.path];
-      const printed = await run(args);
+      const printed = await runCli(args);
       assert.deepEqual([printed.code, printed.stdout, printed.stderr], [0, `${token.access_token}\n`, '']);
-      const otherScope = await run([...args, '--scope', 'openid profile']);
+      const otherScope = await runCli([...args, '--scope', 'openid profile']);
       assert.equal(otherScope.code, 3, 'another scope set has no token yet');
       assert.match(otherScope.stderr, /--scope 'openid profile'/);
-      const list = await run(['--list', '--json', '--store', store.path]);
+      const list = await runCli(['--list', '--json', '--store', store.path]);
       assert.match(list.stdout, new RegExp(`"host": "oidc:${idp.issuer.replace(/[.:/]/g, '\\$&')}#client_id=${NATIVE_CLIENT}`));
-      const out = await run(['logout', ...args]);
+      const out = await runCli(['logout', ...args]);
       assert.equal(out.code, 0, out.stderr);
       assert.match(out.stderr, /Revoked the refresh token at/);
       assert.match(out.stderr, /open .*\/session\/end\?client_id=native-cli&id_token_hint=/);
@@ -185,29 +171,29 @@ describe('oidc-auth CLI', () => {
     const first = await authenticate({ host: world.app.host, store: world.store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
     const bare = world.app.host.replace(/\/api$/, '');
     await world.store.put(bare, { ...first, expires: Math.floor(Date.now() / 1000) - 5 });
-    const wrongRoute = await run([bare, '-t', '/nope/token', '--store', world.store.path]);
+    const wrongRoute = await runCli([bare, '-t', '/nope/token', '--store', world.store.path]);
     assert.equal(wrongRoute.code, 3);
     assert.match(wrongRoute.stderr, /Refreshing the stored token failed first .*HTTP 404/);
-    const refreshed = await run([bare, '-t', '/api/auth/v2/token', '--store', world.store.path]);
+    const refreshed = await runCli([bare, '-t', '/api/auth/v2/token', '--store', world.store.path]);
     assert.equal(refreshed.code, 0, refreshed.stderr);
     assert.equal(world.app.requests.refresh, 1, 'refreshed through the given token route');
-    const forced = await run([bare, '--force', '--store', world.store.path]);
+    const forced = await runCli([bare, '--force', '--store', world.store.path]);
     assert.equal(forced.code, 3, '--force skips the valid cached token (and no person is here to log in)');
-    const noDevice = await run([bare, '-d', '/nope/device', '--flow', 'device', '--interactive', '--no-browser', '--store', world.store.path, '--force']);
+    const noDevice = await runCli([bare, '-d', '/nope/device', '--flow', 'device', '--interactive', '--no-browser', '--store', world.store.path, '--force']);
     assert.equal(noDevice.code, 1);
     assert.match(noDevice.stderr, /offers no device login \(HTTP 404\)/);
     const started = Date.now();
-    const login = await run([bare, '-l', '/custom/login', '--flow', 'code', '-p', '0', '--interactive', '--no-browser', '--timeout', '1', '--force', '--store', world.store.path]);
+    const login = await runCli([bare, '-l', '/custom/login', '--flow', 'code', '-p', '0', '--interactive', '--no-browser', '--timeout', '1', '--force', '--store', world.store.path]);
     assert.equal(login.code, 1);
     assert.match(login.stderr, new RegExp(`${bare.replace(/[.:/]/g, '\\$&')}/custom/login\\?redirect_uri=`));
     assert.match(login.stderr, /not finished within 1 s/);
     assert.ok(Date.now() - started < 10_000);
     const cache = path.join(world.dir, 'xdg');
-    const named = await run(['--list', '--json', '--app-name', 'my-app'], { XDG_CACHE_HOME: cache });
+    const named = await runCli(['--list', '--json', '--app-name', 'my-app'], { XDG_CACHE_HOME: cache });
     assert.equal((JSON.parse(named.stdout) as { store: string }).store, path.join(cache, 'my-app', 'token-store.json'));
-    assert.equal((await run(['--clear', '--store', world.store.path])).code, 0);
+    assert.equal((await runCli(['--clear', '--store', world.store.path])).code, 0);
     assert.deepEqual(world.store.hosts(), []);
-    const secret = await run(['--issuer', 'https://idp.example', '--client-id', 'c', '--client-secret-env', 'NOT_SET_ANYWHERE']);
+    const secret = await runCli(['--issuer', 'https://idp.example', '--client-id', 'c', '--client-secret-env', 'NOT_SET_ANYWHERE']);
     assert.equal(secret.code, 2);
     assert.match(secret.stderr, /NOT_SET_ANYWHERE: that variable is not set/);
   });

@@ -1,11 +1,11 @@
 // Watching a login: subscriptions for UIs and the Stately inspector, never a secret.
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { InspectionEvent } from 'xstate';
-import { authenticate, authState, Client, DeviceFlow, type AuthStateView } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
-import { startScriptedProvider, type ScriptedProvider } from './fixtures/scripted-provider.ts';
-import { personApproves, startWorld, type World } from './fixtures/world.ts';
+import { authenticate, authState, Client, type AuthStateView } from '../src/index.ts';
+import { startScriptedProvider } from './fixtures/scripted-provider.ts';
+import { personApproves, startWorld } from './fixtures/world.ts';
+import { closedAfterEach } from './helpers/servers.ts';
 
 /** JSON of inspection events: actor refs as their session ids, cycles cut. */
 function serialise(events: unknown[]): string {
@@ -19,20 +19,11 @@ function serialise(events: unknown[]): string {
   });
 }
 
-let world: World | undefined;
-let op: ScriptedProvider | undefined;
-afterEach(async () => {
-  DeviceFlow.resetInstances();
-  clearMetadataMemory();
-  await world?.close();
-  await op?.close();
-  world = undefined;
-  op = undefined;
-});
+const track = closedAfterEach();
 
 describe('watching a login', () => {
   it('the inspector sees the root and child machines of a whole device login, and no token, refresh token or device code', async () => {
-    world = await startWorld();
+    const world = track(await startWorld());
     const deviceCodes: string[] = [];
     const fetch: typeof globalThis.fetch = async (input, init) => {
       const response = await globalThis.fetch(input, init);
@@ -57,7 +48,7 @@ describe('watching a login', () => {
   });
 
   it('authState(): a view with the device code, its expiry and seconds left, then the token expiry; the raw actor too', async () => {
-    world = await startWorld();
+    const world = track(await startWorld());
     const handle = authState({ host: world.app.host, store: world.store });
     assert.equal(handle.view.state, 'idle');
     const views: AuthStateView[] = [];
@@ -73,7 +64,7 @@ describe('watching a login', () => {
   });
 
   it('Client requests show in the inspector as promise actors, without secrets', async () => {
-    op = await startScriptedProvider();
+    const op = track(await startScriptedProvider());
     const events: InspectionEvent[] = [];
     const client = await Client.discover(op.issuer, 'scripted-client', { inspect: (event) => events.push(event), skipIdTokenValidation: true });
     op.token = { status: 200, body: JSON.stringify({ access_token: 'AT-INSPECT-SECRET-123', token_type: 'Bearer', refresh_token: 'RT-INSPECT-SECRET-456' }) };

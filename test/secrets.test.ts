@@ -2,20 +2,19 @@
 // capture (CLI stdout and stderr, error messages and details, subscription
 // views) is searched for them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { afterEach, describe, it } from 'node:test';
-import { authenticate, AuthError, Client, DeviceFlow, type AuthStateView, type Token } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
-import { startScriptedProvider, type ScriptedProvider } from './fixtures/scripted-provider.ts';
-import { personApproves, startWorld, type World } from './fixtures/world.ts';
+import { describe, it } from 'node:test';
+import { authenticate, AuthError, Client, DeviceFlow, type AuthStateView } from '../src/index.ts';
+import { startScriptedProvider } from './fixtures/scripted-provider.ts';
+import { personApproves, startWorld } from './fixtures/world.ts';
+import { testToken } from './fixtures/token.ts';
+import { runCli } from './helpers/cli.ts';
+import { closedAfterEach } from './helpers/servers.ts';
 
 const AT = 'AT-SECRET-4f9c2a7e1b';
 const RT = 'RT-SECRET-8d3e6b0c5a';
 const DC = 'DC-SECRET-1a2b3c4d5e';
 const CODE = 'CODE-SECRET-9z8y7x6w';
 const SECRETS = [AT, RT, DC, CODE];
-const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
 
 function assertClean(text: string, where: string): void {
   for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} appears in ${where}:\n${text}`);
@@ -26,35 +25,19 @@ function everything(error: unknown): string {
   return [e.message, JSON.stringify(e.detail ?? null), JSON.stringify(e), String(e.stack)].join('\n');
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+/** The CLI's exit code and everything it printed, stdout and stderr. */
+async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  const { code, stdout, stderr } = await runCli(args, env);
+  return { code, out: `${stdout}${stderr}` };
 }
 
-const expired = (): Token => {
-  const now = Math.floor(Date.now() / 1000);
-  return { access_token: AT, token_type: 'Bearer', expires: now - 100, refresh_token: RT, refresh_expires: now + 3600, scope: 'openid', headers: { Authorization: `Bearer ${AT}` } };
-};
+const expired = () => testToken(AT, { expires: Math.floor(Date.now() / 1000) - 100, refreshToken: RT, refreshExpires: Math.floor(Date.now() / 1000) + 3600 });
 
-let world: World | undefined;
-let op: ScriptedProvider | undefined;
-afterEach(async () => {
-  DeviceFlow.resetInstances();
-  clearMetadataMemory();
-  await world?.close();
-  await op?.close();
-  world = undefined;
-  op = undefined;
-});
+const track = closedAfterEach();
 
 describe('no secret in any output', () => {
   it('the CLI: a refresh rejected by a server that echoes the refresh token, and a denied device login echoing the device code', async () => {
-    world = await startWorld({
+    const world = track(await startWorld({
       app: {
         intercept: (kind) => {
           if (kind === 'refresh') return [400, { error: 'invalid_grant', error_description: `refresh token ${RT} was revoked (access token ${AT})` }];
@@ -63,7 +46,7 @@ describe('no secret in any output', () => {
           return undefined;
         },
       },
-    });
+    }));
     await world.store.put(world.app.host, expired());
     const batch = await run([world.app.host, '--store', world.store.path]);
     assert.equal(batch.code, 3);
@@ -79,7 +62,7 @@ describe('no secret in any output', () => {
   });
 
   it('the library: errors, details and every subscription view of failed and successful runs', async () => {
-    world = await startWorld({
+    const world = track(await startWorld({
       app: {
         intercept: (kind, count) => {
           if (kind === 'refresh') return [200, { error: 'invalid_grant', error_description: `bad ${RT}`, refresh_token: RT }];
@@ -88,7 +71,7 @@ describe('no secret in any output', () => {
           return undefined;
         },
       },
-    });
+    }));
     await world.store.put(world.app.host, expired());
     const views: AuthStateView[] = [];
     const flow = new DeviceFlow(world.app.host, { store: world.store, openBrowser: false });
@@ -106,7 +89,7 @@ describe('no secret in any output', () => {
   });
 
   it('the Client: an error that echoes the authorization code', async () => {
-    op = await startScriptedProvider();
+    const op = track(await startScriptedProvider());
     const client = await Client.discover(op.issuer, 'scripted-client');
     op.token = { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `code ${CODE} was already used`, code: CODE }) };
     const flow = client.initiateAuthCodeFlow({ redirectUri: 'http://127.0.0.1:5000/callback' });

@@ -1,6 +1,7 @@
 // Child process for the refresh stress test: many authenticate() calls
 // against one store while access tokens keep expiring. Prints one JSON line.
 import { authenticate, TokenStore } from '../../src/index.ts';
+import { testToken } from '../fixtures/token.ts';
 
 const [host, storePath, iterations, id] = process.argv.slice(2);
 const store = new TokenStore({ path: storePath ?? '', lockTimeout: 60_000 });
@@ -16,11 +17,7 @@ for (let i = 0; i < total; i += 1) {
   }
   if (i === Math.floor(total / 2)) {
     // Each worker also adds an entry of its own: none may be lost to the others' writes.
-    const now = Math.floor(Date.now() / 1000);
-    const access = `worker-${id}-token`;
-    await store.put(`https://worker-${id}.example`, {
-      access_token: access, token_type: 'Bearer', expires: now + 3600, refresh_token: `rt-${access}`, refresh_expires: now + 7200, scope: 'openid', headers: { Authorization: `Bearer ${access}` },
-    });
+    await store.put(`https://worker-${id}.example`, testToken(`worker-${id}-token`));
   }
   await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
 }
