@@ -10,7 +10,7 @@ import { hideDevelopmentNotices } from '../test/fixtures/idp.ts';
 import { personApproves, startWorld } from '../test/fixtures/world.ts';
 import { Person } from '../test/fixtures/person.ts';
 import { benchCliStart } from './cli-start.ts';
-import { nodeScript } from './helpers.ts';
+import { nodeScript } from '../test/helpers/cli.ts';
 import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
 
 const rows: Array<[string, string, string]> = [];

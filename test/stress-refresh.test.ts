@@ -3,12 +3,12 @@
 // (each can be spent once) and issues access tokens valid for 2 s beyond
 // the 60 s margin. Figures go to stderr (also `npm run stress`).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { authenticate } from '../src/index.ts';
 import { personApproves, startWorld, type World } from './fixtures/world.ts';
+import { nodeScript } from './helpers/cli.ts';
 
 const PROCESSES = Number(process.env.STRESS_PROCESSES ?? 16);
 const ITERATIONS = Number(process.env.STRESS_ITERATIONS ?? 50);
@@ -20,15 +20,8 @@ interface WorkerResult {
   errors: string[];
 }
 
-function runWorker(host: string, store: string, id: number): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, host, store, String(ITERATIONS), String(id)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as WorkerResult) : reject(new Error(`worker ${id} exited ${code}: ${stderr}`))));
-  });
+async function runWorker(host: string, store: string, id: number): Promise<WorkerResult> {
+  return JSON.parse(await nodeScript(worker, [host, store, String(ITERATIONS), String(id)])) as WorkerResult;
 }
 
 let world: World | undefined;

@@ -16,3 +16,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, script = CLI
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Run `node script ...args` and resolve to its stdout; a non-zero exit rejects with its stderr. */
+export async function nodeScript(script: string, args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await runCli(args, {}, script);
+  if (code !== 0) throw new Error(`${script} exited ${code}: ${stderr}`);
+  return stdout;
+}
