@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { lockHolder } from '../src/adapters/lock.ts';
 import { defaultStorePath, TokenStore, type Token } from '../src/index.ts';
 
 const run = promisify(execFile);
@@ -84,7 +85,7 @@ describe('TokenStore', () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const child = await run(process.execPath, ['-e', 'console.log(process.pid)']);
     const deadPid = Number(child.stdout.trim());
-    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid, hostname: os.hostname(), nonce: 'dead' }));
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ ...lockHolder(), pid: deadPid, nonce: 'dead' }));
     const store = new TokenStore({ path: file, lockTimeout: 2000 });
     await store.put('https://a.example.org', token('a'));
     assert.equal(store.get('https://a.example.org')?.access_token, 'at-a');
@@ -161,8 +162,10 @@ describe('TokenStore', () => {
     await store.put('https://keep.example.org', token('keep'));
     const writer = path.join(import.meta.dirname, 'helpers', 'store-writer.ts');
     for (let round = 0; round < 20; round += 1) {
-      const child = spawn(process.execPath, [writer, file, `round${round}`, '400'], { stdio: 'ignore' });
-      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 250));
+      const child = spawn(process.execPath, [writer, file, `round${round}`, '400'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // Killed at a random moment after its first write: start-up time on a busy machine does not matter.
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 200));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.on('close', resolve));
       const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;

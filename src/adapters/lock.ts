@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthError } from '../errors.ts';
+import { readOwnFile } from './safe-file.ts';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockOptions {
@@ -11,15 +12,46 @@ export interface FileLockOptions {
   staleMs?: number;
 }
 
-interface Holder {
+/** Who holds a lock: written into the lock file. */
+export interface Holder {
   pid: number;
   hostname: string;
   nonce: string;
+  /**
+   * The PID namespace and boot of the holder (Linux). A pid means something
+   * only in its own namespace: containers share a hostname but not pids.
+   */
+  ns?: string | undefined;
 }
 
-function readHolder(path: string): Holder | undefined {
+let namespace: string | undefined | null = null;
+
+/** This process's PID namespace and boot id, where the system tells them. */
+function currentNamespace(): string | undefined {
+  if (namespace !== null) return namespace;
   try {
-    const value = JSON.parse(fs.readFileSync(path, 'utf8')) as Partial<Holder>;
+    namespace = `${fs.readlinkSync('/proc/self/ns/pid')} boot:${fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`;
+  } catch {
+    namespace = undefined;
+  }
+  return namespace;
+}
+
+/** What this process writes into a lock it takes (`nonce` is filled in per lock). */
+export function lockHolder(): Holder {
+  return { pid: process.pid, hostname: os.hostname(), nonce: '', ns: currentNamespace() };
+}
+
+/**
+ * The holder named in the lock file; `undefined` when the file is gone or
+ * does not name one (a half-written lock). A link, a FIFO, a directory or
+ * another user's file there is refused with `store_error`.
+ */
+function readHolder(path: string): Holder | undefined {
+  const text = readOwnFile(path, 'The lock file');
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<Holder>;
     return typeof value.pid === 'number' && typeof value.hostname === 'string' && typeof value.nonce === 'string' ? (value as Holder) : undefined;
   } catch {
     return undefined;
@@ -42,20 +74,32 @@ function isStale(path: string, holder: Holder | undefined, staleMs: number): boo
   } catch {
     return false; // Gone already: just try again.
   }
-  if (holder && holder.hostname === os.hostname() && !alive(holder.pid)) return true;
-  // Another machine (NFS) or an unreadable lock: trust only the heartbeat.
+  // A dead holder is recognised at once only in this PID namespace and boot.
+  const here = currentNamespace();
+  if (holder && holder.hostname === os.hostname() && here !== undefined && holder.ns === here && !alive(holder.pid)) return true;
+  // Another machine (NFS), another namespace (a container), or an unreadable lock: trust only the heartbeat.
   return Date.now() - mtimeMs > staleMs;
 }
 
-/** Move a stale lock away, but only if it is still the one judged stale. */
-function breakStale(path: string, judged: Holder | undefined, nonce: string): void {
+/**
+ * Move a stale lock away, but only if it is still the one judged stale.
+ * Resolves to why it could not be moved (a read-only folder, another user's
+ * lock in a sticky folder), or undefined.
+ */
+function breakStale(path: string, judged: Holder | undefined, nonce: string): string | undefined {
   const aside = `${path}.stale-${nonce}`;
   try {
     fs.renameSync(path, aside);
-  } catch {
-    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : (error as Error).message;
   }
-  const moved = readHolder(aside);
+  let moved: Holder | undefined;
+  try {
+    moved = readHolder(aside);
+  } catch {
+    moved = undefined;
+  }
   if (moved?.nonce !== judged?.nonce) {
     // A live holder took the lock in between: give it back (link never overwrites).
     try {
@@ -65,6 +109,32 @@ function breakStale(path: string, judged: Holder | undefined, nonce: string): vo
     }
   }
   fs.rmSync(aside, { force: true });
+}
+
+/**
+ * Create the lock file with `me` in it: true when it is ours, false when
+ * someone holds it. A lock that cannot be written whole (a full disk) is
+ * removed again, so that it never blocks the next writer.
+ */
+function tryCreate(path: string, me: Holder): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'wx', 0o600); // O_EXCL: never follows a link, never opens an existing file.
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new AuthError('store_error', `Cannot create the lock file ${path}: ${(error as Error).message}. Check the folder's permissions.`, { cause: error });
+  }
+  try {
+    fs.writeSync(fd, JSON.stringify(me));
+    fs.closeSync(fd);
+    return true;
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(path, { force: true });
+    const full = (error as NodeJS.ErrnoException).code === 'ENOSPC' || (error as NodeJS.ErrnoException).code === 'EDQUOT';
+    throw new AuthError('store_error', `Cannot write the lock file ${path}: ${(error as Error).message}. ` +
+      (full ? 'The disk (or your quota) is full: free some space and try again.' : 'Check the folder\'s permissions.'), { cause: error });
+  }
 }
 
 /**
@@ -78,30 +148,24 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
   const staleMs = options.staleMs ?? 10_000;
   // node:crypto loads here, not at start-up: a read-only run never locks.
   const { randomUUID } = await import('node:crypto');
-  const me: Holder = { pid: process.pid, hostname: os.hostname(), nonce: randomUUID() };
+  const me: Holder = { ...lockHolder(), nonce: randomUUID() };
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
+  let unbreakable: string | undefined;
   for (;;) {
-    try {
-      const fd = fs.openSync(path, 'wx', 0o600);
-      try {
-        fs.writeSync(fd, JSON.stringify(me));
-      } finally {
-        fs.closeSync(fd);
-      }
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new AuthError('store_error', `Cannot create the lock file ${path}: ${(error as Error).message}. Check the folder's permissions.`, { cause: error });
-      }
-    }
+    if (tryCreate(path, me)) break;
     const holder = readHolder(path);
+    // A stale lock is moved away and the lock tried again at once; one that cannot be moved is waited for like a live one.
     if (isStale(path, holder, staleMs)) {
-      breakStale(path, holder, randomUUID());
-      continue;
+      unbreakable = breakStale(path, holder, randomUUID());
+      if (unbreakable === undefined) continue;
     }
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid} on ${holder.hostname}` : 'an unknown process';
+      if (unbreakable !== undefined) {
+        throw new AuthError('lock_timeout', `The token store lock ${path} is stale (left by ${who}) but cannot be removed: ${unbreakable}. ` +
+          'Remove it by hand (or ask its owner to), or choose a store in a folder you can write.');
+      }
       throw new AuthError('lock_timeout', `Waited ${Math.round(timeoutMs / 1000)} s for the token store lock ${path}, held by ${who}. ` +
         'If that process is stuck, stop it; the lock is recovered by itself once its holder is gone.');
     }
@@ -121,6 +185,12 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
     return await fn();
   } finally {
     clearInterval(heartbeat);
-    if (readHolder(path)?.nonce === me.nonce) fs.rmSync(path, { force: true });
+    let holder: Holder | undefined;
+    try {
+      holder = readHolder(path);
+    } catch {
+      holder = undefined; // Replaced by something that is not our lock: not ours to remove.
+    }
+    if (holder?.nonce === me.nonce) fs.rmSync(path, { force: true });
   }
 }

@@ -164,8 +164,8 @@ export const authMachine = setup({
           { guard: { type: 'refreshable', params: ({ event }) => ({ status: event.output.status }) }, target: 'refreshing' },
           { target: 'login' },
         ],
-        // An unreadable store is no reason to give up: a login writes a fresh one.
-        onError: 'login',
+        // A store that cannot be read (its permissions, a link or another user's file there) could not take a login's token either: say why.
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
       },
     },
     refreshing: {
