@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { routesBackend } from './adapters/routes.ts';
 import type { HostSettings } from './host-actor.ts';
+import { defaultMetadataFolder } from './oidc/metadata-cache.ts';
 import { providerBackend, type ProviderSettings } from './oidc/provider-backend.ts';
 import { defaultStore, type TokenStore } from './token-store.ts';
 import { DEFAULT_CONFIG, type Config } from './types.ts';
@@ -63,7 +63,7 @@ export function resolveSettings(options: ServerOptions, env: NodeJS.ProcessEnv =
     if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');
     const backend = providerBackend(
       { issuer: options.issuer.trim(), clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPort: options.redirectPort, client: options.client },
-      { cacheFolder: path.join(path.dirname(store.path), 'oidc-metadata'), timeout: options.requestTimeout, fetch: options.fetch },
+      { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
     );
     return { backend, store };
   }

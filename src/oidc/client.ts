@@ -11,7 +11,7 @@ import { sanitizingInspector, type Inspector } from '../inspect.ts';
 import { secretValues } from '../protocol/redact.ts';
 import { isRetriable } from '../protocol/error-response.ts';
 import {
-  checkAuthCodeResponse, DEVICE_GRANT_TYPE, parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata, scopeList, successJson,
+  checkAuthCodeResponse, DEVICE_GRANT_TYPE, parseAuthResponse, parseKeySet, parseOAuthTokenResponse, parseProviderMetadata, scopeList, successJson,
   type AuthCodeFlow, type ProviderMetadata, type TokenResponse,
 } from '../protocol/oauth.ts';
 import type { DeviceCode } from '../types.ts';
@@ -152,8 +152,8 @@ export class Client {
   static async discover(issuer: string, clientId: string, options: ClientOptions = {}): Promise<Client> {
     const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
     const http: HttpOptions = { timeoutMs: (options.timeout ?? 30) * 1000, fetch: options.fetch };
-    const body = await cachedJson(url, 'The discovery document', http, options.cache ?? {});
-    return new Client(parseProviderMetadata(body, issuer), clientId, options);
+    const metadata = await cachedJson(url, 'The discovery document', http, options.cache ?? {}, (body) => parseProviderMetadata(body, issuer));
+    return new Client(metadata, clientId, options);
   }
 
   get #http(): HttpOptions {
@@ -217,7 +217,7 @@ export class Client {
     const url = this.configuration.jwks_uri;
     const load = (refresh: boolean) => async (): Promise<JSONWebKeySet> => {
       if (!url) throw new AuthError('invalid_id_token', 'The provider publishes no jwks_uri, so its ID tokens cannot be checked.');
-      return (await cachedJson(url, 'The provider\'s key set', this.#http, this.options.cache ?? {}, refresh)) as unknown as JSONWebKeySet;
+      return cachedJson(url, 'The provider\'s key set', this.#http, this.options.cache ?? {}, parseKeySet, refresh) as Promise<JSONWebKeySet>;
     };
     return { keys: load(false), refetch: load(true) };
   }

@@ -67,6 +67,15 @@ export function parseProviderMetadata(value: unknown, expectedIssuer: string): P
   return record as ProviderMetadata;
 }
 
+/** A provider's key set (`jwks_uri`): an object whose `keys` is a list of objects. */
+export function parseKeySet(value: Record<string, unknown>): { keys: Array<Record<string, unknown>> } {
+  const keys = value.keys;
+  if (!Array.isArray(keys) || !keys.every((key) => key !== null && typeof key === 'object' && !Array.isArray(key))) {
+    throw new AuthError('invalid_response', 'The provider\'s key set (jwks_uri) has no list of keys, so its ID tokens cannot be checked. Check the provider\'s configuration.');
+  }
+  return value as { keys: Array<Record<string, unknown>> };
+}
+
 /**
  * The JSON body of a successful response, or an {@link AuthError}: an error
  * status, an error sent with HTTP 200 (GitHub does this), a body that is not
