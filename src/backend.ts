@@ -8,8 +8,8 @@ export interface CallbackPlan {
   /** Ports tried in order; 0 = any free port. */
   ports: number[];
   hostname: 'localhost' | '127.0.0.1';
-  /** Whether a callback belongs to the login in progress (else 400, and the flow keeps listening). */
-  matches?: ((params: CallbackParams, redirectUri: string) => boolean) | undefined;
+  /** Whether a callback belongs to the login in progress: its exact `state` (else 400, and the flow keeps listening). */
+  matches: (params: CallbackParams, redirectUri: string) => boolean;
 }
 
 /** The server side of one lifecycle: every call that leaves the process. */
@@ -23,7 +23,12 @@ export interface Backend {
   pollDeviceToken(deviceCode: string, signal: AbortSignal): Promise<Token>;
   refresh(refreshToken: string, stored: Token | undefined, signal: AbortSignal): Promise<Token>;
   callback: CallbackPlan;
-  /** The URL the person opens for the code flow, for this loopback redirect URI. */
-  loginUrl(redirectUri: string): Promise<string>;
+  /**
+   * The identity provider's URL for a new code-flow login to this loopback
+   * redirect URI; from now on only a callback with this login's state matches.
+   * It carries the state, so it is never shown: the person opens the loopback
+   * `/login`, which redirects there.
+   */
+  loginUrl(redirectUri: string, signal?: AbortSignal): Promise<string>;
   exchangeCode(params: CallbackParams, redirectUri: string, signal: AbortSignal): Promise<Token>;
 }

@@ -152,6 +152,7 @@ export class HostActor {
             const sendBack = (event: CallbackServerEvent) => send(event);
             let server: CallbackServer | undefined;
             let stopped = false;
+            const abort = new AbortController();
             // node:http loads here, on the first code-flow login, not at import.
             import('./adapters/callback-server.ts').then(({ startCallbackServer }) => startCallbackServer({
               ...backend.callback,
@@ -160,8 +161,9 @@ export class HostActor {
               async (started) => {
                 if (stopped) return void started.close();
                 server = started;
-                const loginUrl = await backend.loginUrl(started.redirectUri);
-                if (!stopped) sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl });
+                // The provider URL carries the state: it stays in the server, and the person opens the loopback /login.
+                started.setLoginTarget(await backend.loginUrl(started.redirectUri, abort.signal));
+                if (!stopped) sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: started.startUrl });
               },
             ).catch((error: unknown) => {
               if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
@@ -173,6 +175,7 @@ export class HostActor {
             });
             return () => {
               stopped = true;
+              abort.abort();
               void server?.close();
             };
           }),

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { afterEach, describe, it } from 'node:test';
 import { startCallbackServer, type CallbackServer } from '../src/adapters/callback-server.ts';
 import { authenticate, DeviceFlow, type AuthError } from '../src/index.ts';
-import type { CallbackParams } from '../src/protocol/callback.ts';
+import { callbackMatches, type CallbackParams } from '../src/protocol/callback.ts';
 import { startWorld, type World } from './fixtures/world.ts';
 
 let server: CallbackServer | undefined;
@@ -32,7 +32,7 @@ function connects(host: string, port: number): Promise<boolean> {
 
 describe('the loopback callback server', () => {
   it('listens on loopback only', async (t) => {
-    server = await startCallbackServer({ ports: [0], onCallback: () => {} });
+    server = await startCallbackServer({ ports: [0], matches: () => true, onCallback: () => {} });
     assert.equal(await connects('127.0.0.1', server.port), true);
     const outside = nonLoopbackAddress();
     if (!outside) return t.skip('this machine has no non-loopback IPv4 address to try from');
@@ -41,9 +41,10 @@ describe('the loopback callback server', () => {
 
   it('a wrong state gets 400 and the flow keeps listening; stray paths 404; only GET; long URLs 414; a second callback 409', async () => {
     const seen: CallbackParams[] = [];
-    server = await startCallbackServer({ ports: [0], onCallback: (params) => seen.push(params) });
+    const expected = 'r|this-login|verifier';
+    server = await startCallbackServer({ ports: [0], matches: (params) => callbackMatches(params, expected), onCallback: (params) => seen.push(params) });
     const base = server.redirectUri.replace('localhost', '127.0.0.1');
-    const good = `${base}?code=c1&state=${encodeURIComponent(`r|${server.redirectUri}|verifier`)}`;
+    const good = `${base}?code=c1&state=${encodeURIComponent(expected)}`;
     const wrong = await fetch(`${base}?code=c0&state=${encodeURIComponent('r|http://localhost:1/callback|v')}`);
     assert.equal(wrong.status, 400);
     assert.equal(wrong.headers.get('cache-control'), 'no-store');
@@ -65,8 +66,9 @@ describe('the loopback callback server', () => {
     let pageText: Promise<string> | undefined;
     const login = authenticate({
       host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: [0], openBrowser: false,
-      onLoginUrl: (_url, redirectUri) => {
-        const state = encodeURIComponent(`r|${redirectUri}|verifier`);
+      onLoginUrl: async (url, redirectUri) => {
+        const provider = (await fetch(url.replace('localhost', '127.0.0.1'), { redirect: 'manual' })).headers.get('location') ?? '';
+        const state = encodeURIComponent(new URL(provider).searchParams.get('state') ?? '');
         pageText = fetch(`${redirectUri.replace('localhost', '127.0.0.1')}?state=${state}&error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script> & "quotes"')}`)
           .then((response) => response.text());
       },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AuthError } from '../src/errors.ts';
-import { buildLoginUrl, callbackMatches, parseCallbackQuery, verifierFromState } from '../src/protocol/callback.ts';
+import { buildLoginUrl, callbackMatches, parseCallbackQuery, providerRedirect, verifierFromState } from '../src/protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse, isRetriable, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
 import { joinUrl, normalizeHost } from '../src/protocol/host.ts';
@@ -145,12 +145,24 @@ describe('callback', () => {
     assert.equal(verifierFromState('no-bar'), undefined);
     assert.equal(verifierFromState('ends|'), undefined);
   });
-  it('accepts only callbacks of this login', () => {
-    const uri = 'http://localhost:53100/callback';
-    assert.ok(callbackMatches(parseCallbackQuery(`?code=c&state=r|${uri}|v`), uri));
-    assert.ok(!callbackMatches(parseCallbackQuery('?code=c&state=r|http://localhost:9/callback|v'), uri));
-    assert.ok(!callbackMatches(parseCallbackQuery('?state=r|x|v'), uri));
-    assert.ok(callbackMatches(parseCallbackQuery('?error=access_denied'), uri));
+  it('accepts only callbacks with exactly the state of this login, errors included', () => {
+    const state = 'r|http://localhost:53100/callback|v';
+    assert.ok(callbackMatches(parseCallbackQuery(`?code=c&state=${encodeURIComponent(state)}`), state));
+    assert.ok(callbackMatches(parseCallbackQuery(`?error=access_denied&state=${encodeURIComponent(state)}`), state));
+    assert.ok(!callbackMatches(parseCallbackQuery('?code=c&state=r|http://localhost:53100/callback|other'), state), 'another login of the same redirect URI');
+    assert.ok(!callbackMatches(parseCallbackQuery(`?state=${encodeURIComponent(state)}`), state), 'neither code nor error');
+    assert.ok(!callbackMatches(parseCallbackQuery('?error=access_denied'), state), 'an error without the state');
+    assert.ok(!callbackMatches(parseCallbackQuery(`?code=c&state=${encodeURIComponent(state)}x`), state));
+    assert.ok(!callbackMatches(parseCallbackQuery(`?code=c&state=${encodeURIComponent(state)}`), undefined), 'no login in progress');
+  });
+  it('takes the provider URL and its state from the login route\'s redirect, and nothing else', () => {
+    const route = 'http://h/auth/v2/login?redirect_uri=x';
+    const good = 'https://idp.example/auth?client_id=c&state=r%7Chttp%3A%2F%2Flocalhost%3A53100%2Fcallback%7Cverifier';
+    assert.deepEqual(providerRedirect(307, good, route), { url: good, state: 'r|http://localhost:53100/callback|verifier' });
+    assert.equal(providerRedirect(302, '/local/auth?state=a%7Cb%7Cc', route).url, 'http://h/local/auth?state=a%7Cb%7Cc');
+    for (const [status, location] of [[200, undefined], [307, undefined], [307, 'javascript:alert(1)'], [307, 'https://idp.example/auth'], [307, 'https://idp.example/auth?state=no-verifier'], [307, 'http://[bad']] as const) {
+      assert.throws(() => providerRedirect(status, location, route), (error: AuthError) => error.code === 'invalid_response' && error.status === status, `${status} ${location}`);
+    }
   });
   it('builds the login URL the Python client opens', () => {
     const url = new URL(buildLoginUrl('http://h/api/auth/v2/login', 'http://localhost:53100/callback'));

@@ -32,7 +32,13 @@ function payload(view: AuthStateView): string {
 export async function startWebStatus(options: AuthenticateOptions & { port?: number }): Promise<WebStatus> {
   const state = authState(options);
   const clients = new Set<http.ServerResponse>();
+  let port = 0;
   const server = http.createServer((req, res) => {
+    // A page of another site that rebinds its name to 127.0.0.1 sends its own name as Host: it gets nothing.
+    if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) {
+      res.writeHead(421, { 'content-type': 'text/plain' });
+      return void res.end('This page answers only on 127.0.0.1 and localhost.\n');
+    }
     if (req.url === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       clients.add(res);
@@ -47,13 +53,14 @@ export async function startWebStatus(options: AuthenticateOptions & { port?: num
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
   const subscription = state.subscribe((view) => {
     for (const client of clients) client.write(payload(view));
   });
   const login = authenticate({ openBrowser: false, onDeviceCode: () => {}, onLoginUrl: () => {}, ...options });
   login.catch(() => {}); // the page shows the failure
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    url: `http://127.0.0.1:${port}/`,
     login,
     close: () => new Promise((resolve) => {
       subscription.unsubscribe();

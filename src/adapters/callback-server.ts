@@ -1,13 +1,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuthError } from '../errors.ts';
-import { callbackMatches, parseCallbackQuery, type CallbackParams } from '../protocol/callback.ts';
+import { parseCallbackQuery, type CallbackParams } from '../protocol/callback.ts';
 
 /** A running loopback receiver for the code-flow redirect. */
 export interface CallbackServer {
   port: number;
   /** `http://localhost:<port>/callback`, the exact URI the login was started with. */
   redirectUri: string;
+  /**
+   * `http://localhost:<port>/login`: the URL to show and open. It redirects
+   * to the login target, so the provider URL and its `state` never have to
+   * be printed, shown in a UI or sent to an inspector.
+   */
+  startUrl: string;
+  /** Where `/login` redirects: the identity provider's URL for this login. */
+  setLoginTarget(url: string): void;
   /** Answer the browser's held callback request with the real outcome. */
   respond(ok: boolean, message: string): Promise<void>;
   /** Stop listening and drop every connection; answers a held request first. */
@@ -23,8 +31,8 @@ export interface CallbackServerOptions {
    * redirect) or `127.0.0.1` (RFC 8252 8.3: IPv4 loopback only).
    */
   hostname?: 'localhost' | '127.0.0.1' | undefined;
-  /** Whether a callback belongs to this login. Default: the py-oidc-auth `state` check. */
-  matches?: ((params: CallbackParams, redirectUri: string) => boolean) | undefined;
+  /** Whether a callback belongs to this login (its exact `state`). Anything else gets 400 and is not taken. */
+  matches: (params: CallbackParams, redirectUri: string) => boolean;
   /** Called once, with the first callback that belongs to this login. */
   onCallback(params: CallbackParams): void;
 }
@@ -79,25 +87,41 @@ function closeServer(server: http.Server): Promise<void> {
   });
 }
 
+/** The `Host` names a browser uses for a loopback server: anything else is a DNS-rebinding page. */
+function isLoopbackHost(host: string | undefined, port: number): boolean {
+  return host === `localhost:${port}` || host === `127.0.0.1:${port}` || host === `[::1]:${port}`;
+}
+
 /**
- * Serve `/callback` on `localhost` (both 127.0.0.1 and ::1) at the first free
- * port of `ports`. Stray requests (`/favicon.ico`) get 404 and do not end the
- * flow; a callback of another login gets 400; only the first matching
- * callback counts, and its page waits for {@link CallbackServer.respond}.
+ * Serve `/callback` and `/login` on `localhost` (both 127.0.0.1 and ::1) at
+ * the first free port of `ports`. A request whose `Host` is not a loopback
+ * name gets 421 (DNS rebinding); stray requests (`/favicon.ico`) get 404 and
+ * do not end the flow; a callback without this login's exact state gets 400;
+ * only the first matching callback counts, and its page waits for
+ * {@link CallbackServer.respond}.
  */
 export async function startCallbackServer(options: CallbackServerOptions): Promise<CallbackServer> {
   let redirectUri = '';
+  let listeningPort = 0;
+  let loginTarget: string | undefined;
   let held: http.ServerResponse | undefined;
   let accepted = false;
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if ((req.url ?? '').length > MAX_URL_LENGTH) return void send(res, 414, 'Request too long', 'This request is too long.');
+    if (!isLoopbackHost(req.headers.host, listeningPort)) return void send(res, 421, 'Wrong host', 'This server answers only on localhost.');
     if (req.method !== 'GET') return void send(res, 405, 'Method not allowed', 'Only GET is served here.');
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/login') {
+      if (accepted) return void send(res, 409, 'Login already finished', 'This login has already received its answer. Return to the terminal.');
+      if (!loginTarget) return void send(res, 503, 'Not ready', 'The login is not ready yet. Reload this page in a moment.');
+      res.writeHead(302, { location: loginTarget, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', connection: 'close' });
+      return void res.end();
+    }
     if (url.pathname !== '/callback') return void send(res, 404, 'Not found', 'Nothing here.');
     if (accepted) return void send(res, 409, 'Login already finished', 'This login has already received its answer. Return to the terminal.');
     const params = parseCallbackQuery(url.searchParams);
-    if (!(options.matches ?? callbackMatches)(params, redirectUri)) {
+    if (!options.matches(params, redirectUri)) {
       return void send(res, 400, 'Not this login', 'This callback does not belong to the login in progress. Return to the terminal and start the login again if needed.');
     }
     accepted = true;
@@ -116,6 +140,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       continue;
     }
     const actual = (v4.address() as AddressInfo).port;
+    listeningPort = actual;
     const hostname = options.hostname ?? 'localhost';
     servers.push(v4);
     if (hostname === 'localhost') {
@@ -139,6 +164,10 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     return {
       port: actual,
       redirectUri,
+      startUrl: `http://${hostname}:${actual}/login`,
+      setLoginTarget(url) {
+        loginTarget = url;
+      },
       async respond(ok, message) {
         const res = held;
         held = undefined;

@@ -1,13 +1,13 @@
 import { AuthError } from '../errors.ts';
 import type { Backend } from '../backend.ts';
-import { buildLoginUrl, verifierFromState, type CallbackParams } from '../protocol/callback.ts';
+import { buildLoginUrl, callbackMatches, providerRedirect, verifierFromState, type CallbackParams } from '../protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../protocol/device.ts';
 import { meansNoDeviceFlow, successBody } from '../protocol/error-response.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { secretValues } from '../protocol/redact.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
 import type { Config, DeviceCode, Token } from '../types.ts';
-import { postForm } from './http.ts';
+import { get, postForm } from './http.ts';
 
 /** The transport settings the route calls share. */
 export interface RouteOptions {
@@ -60,17 +60,39 @@ export function exchangeCode(config: Config, params: CallbackParams, redirectUri
   return tokenRequest(config, { code: params.code, redirect_uri: redirectUri, code_verifier: verifier, grant_type: 'authorization_code' }, 'The code exchange', options);
 }
 
+/**
+ * `GET {host}{loginRoute}?redirect_uri=...` without following its redirect:
+ * the identity provider's URL and the `state` the server put into it (which
+ * carries the PKCE verifier). Only a callback with exactly this state is
+ * then taken, so no web page can inject a login of its own.
+ */
+export async function startLogin(config: Config, redirectUri: string, options: RouteOptions = {}): Promise<{ url: string; state: string }> {
+  const route = buildLoginUrl(joinUrl(config.host, config.loginRoute), redirectUri);
+  const response = await get(route, { timeoutMs: config.requestTimeout * 1000, ...options });
+  if (response.status >= 400) successBody(response, `The login route ${route}`); // Throws the server's error as it is.
+  return providerRedirect(response.status, response.location, route);
+}
+
 /** The py-oidc-auth routes of `config.host` as a {@link Backend}. */
 export function routesBackend(config: Config, fetch?: typeof globalThis.fetch): Backend {
   const key = normalizeHost(config.host);
+  let pendingState: string | undefined;
   return {
     key,
     command: `oidc-auth ${key}`,
     requestDeviceCode: (signal) => requestDeviceCode(config, { signal, fetch }),
     pollDeviceToken: (deviceCode, signal) => pollDeviceToken(config, deviceCode, { signal, fetch }),
     refresh: (refreshToken, _stored, signal) => refreshWith(config, refreshToken, { signal, fetch }),
-    callback: { ports: config.redirectPorts, hostname: 'localhost' },
-    loginUrl: async (redirectUri) => buildLoginUrl(joinUrl(config.host, config.loginRoute), redirectUri),
-    exchangeCode: (params, redirectUri, signal) => exchangeCode(config, params, redirectUri, { signal, fetch }),
+    callback: { ports: config.redirectPorts, hostname: 'localhost', matches: (params) => callbackMatches(params, pendingState) },
+    async loginUrl(redirectUri, signal) {
+      pendingState = undefined;
+      const login = await startLogin(config, redirectUri, { signal, fetch });
+      pendingState = login.state;
+      return login.url;
+    },
+    exchangeCode(params, redirectUri, signal) {
+      pendingState = undefined; // One callback per login: a replay finds no state to match.
+      return exchangeCode(config, params, redirectUri, { signal, fetch });
+    },
   };
 }

@@ -2,6 +2,7 @@
 // py-oidc-auth mode, talking to the provider's own endpoints through Client.
 import type { Backend } from '../backend.ts';
 import { AuthError } from '../errors.ts';
+import { callbackMatches } from '../protocol/callback.ts';
 import { DEVICE_GRANT_TYPE, type AuthCodeFlow, type TokenResponse } from '../protocol/oauth.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
@@ -69,7 +70,7 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
       const fresh = toToken(await c.obtainTokenByRefreshToken(refreshToken, { signal }));
       return mergeRefreshed(stored ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
     },
-    callback: { ports: [settings.redirectPort ?? 0], hostname: '127.0.0.1', matches: (params) => pending !== undefined && params.state === pending.state },
+    callback: { ports: [settings.redirectPort ?? 0], hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
     async loginUrl(redirectUri) {
       pending = (await getClient()).initiateAuthCodeFlow({ redirectUri, scope, prompt: scope.includes('offline_access') ? 'consent' : undefined });
       return pending.authUri;

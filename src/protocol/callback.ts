@@ -1,3 +1,5 @@
+import { AuthError } from '../errors.ts';
+
 /** What the browser brings back to the loopback `redirect_uri`. */
 export interface CallbackParams {
   code?: string | undefined;
@@ -36,18 +38,48 @@ export function verifierFromState(state: string | undefined): string | undefined
   return verifier === '' ? undefined : verifier;
 }
 
+/** Compare two strings in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i += 1) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /**
- * Whether a callback belongs to the login this client started: it must
- * carry a `code` or an `error`, and a `state` whose middle part is our own
- * `redirect_uri`.
+ * Whether a callback belongs to the login this client started: it carries a
+ * `code` or an `error`, and exactly the `state` that login was started with.
+ * Errors need the state too: without it any web page could end the login.
  */
-export function callbackMatches(params: CallbackParams, redirectUri: string): boolean {
+export function callbackMatches(params: CallbackParams, expectedState: string | undefined): boolean {
+  if (expectedState === undefined || expectedState === '') return false;
   if (params.code === undefined && params.error === undefined) return false;
-  if (params.state === undefined) return params.error !== undefined;
-  const first = params.state.indexOf('|');
-  const last = params.state.lastIndexOf('|');
-  if (first < 0 || last <= first) return false;
-  return params.state.slice(first + 1, last) === redirectUri;
+  return params.state !== undefined && sameText(params.state, expectedState);
+}
+
+/**
+ * The identity provider's URL and its `state`, from the `Location` of the
+ * application server's login route (asked without following the redirect).
+ * Throws `invalid_response` when the route did not redirect to an http(s)
+ * URL whose `state` carries a PKCE verifier.
+ */
+export function providerRedirect(status: number, location: string | undefined, loginRoute: string): { url: string; state: string } {
+  const fail = (why: string) => new AuthError('invalid_response', `The login route ${loginRoute} ${why}. Check that the host and --login-route point at a py-oidc-auth server.`, { status });
+  if (status < 300 || status > 399 || location === undefined) return throwing(fail(`answered HTTP ${status} instead of redirecting to the identity provider`));
+  let url: URL;
+  try {
+    url = new URL(location, loginRoute);
+  } catch {
+    return throwing(fail('redirected to something that is not a URL'));
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return throwing(fail(`redirected to a ${url.protocol} URL, not to an http(s) identity provider`));
+  const state = url.searchParams.get('state');
+  if (state === null || verifierFromState(state) === undefined) return throwing(fail('redirected without a state that carries the PKCE verifier'));
+  return { url: url.toString(), state };
+}
+
+function throwing(error: Error): never {
+  throw error;
 }
 
 /** The login URL on the application server for a given loopback `redirect_uri`. */
