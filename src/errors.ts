@@ -1,4 +1,5 @@
 import { redactValues } from './protocol/redact.ts';
+import { isErrorCode, printable } from './protocol/text.ts';
 /**
  * Stable error codes. Branch on `error.code`, never on the message.
  *
@@ -63,9 +64,10 @@ export class AuthError extends Error {
   readonly detail: unknown;
 
   constructor(code: AuthErrorCode, message: string, options: AuthErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Messages quote servers and callbacks: no escape sequence of theirs reaches a terminal through us.
+    super(printable(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthError';
-    this.code = code;
+    this.code = isErrorCode(code) ? code : 'invalid_response';
     this.status = options.status;
     this.detail = options.detail;
   }

@@ -155,7 +155,9 @@ describe('oidc-auth CLI', () => {
       const out = await runCli(['logout', ...args]);
       assert.equal(out.code, 0, out.stderr);
       assert.match(out.stderr, /Revoked the refresh token at/);
-      assert.match(out.stderr, /open .*\/session\/end\?client_id=native-cli&id_token_hint=/);
+      assert.match(out.stderr, /open .*\/session\/end\?client_id=native-cli\n/);
+      assert.ok(token.id_token && !out.stderr.includes(token.id_token), 'the ID token is not printed');
+      assert.doesNotMatch(out.stderr, /id_token_hint=/);
       assert.equal(store.get(`oidc:${idp.issuer}#client_id=${NATIVE_CLIENT}&scope=offline_access%20openid`), undefined);
       const client = await Client.discover(idp.issuer, NATIVE_CLIENT);
       await assert.rejects(client.obtainTokenByRefreshToken(token.refresh_token), (error: AuthError) => error.code === 'invalid_grant', 'the refresh token is revoked');
@@ -186,7 +188,11 @@ describe('oidc-auth CLI', () => {
     const login = await runCli([bare, '-l', '/custom/login', '--flow', 'code', '-p', '0', '--interactive', '--no-browser', '--timeout', '1', '--force', '--store', world.store.path]);
     assert.equal(login.code, 1);
     assert.match(login.stderr, new RegExp(`${bare.replace(/[.:/]/g, '\\$&')}/custom/login\\?redirect_uri=`));
-    assert.match(login.stderr, /not finished within 1 s/);
+    assert.match(login.stderr, /failed with HTTP 404/, 'the SDK asks the given login route itself, and says what it answered');
+    const timedOut = await runCli([bare, '--flow', 'code', '-p', '0', '--interactive', '--no-browser', '--timeout', '1', '--force', '--store', world.store.path]);
+    assert.equal(timedOut.code, 1);
+    assert.match(timedOut.stderr, /http:\/\/localhost:\d+\/login/, 'the loopback start URL is shown');
+    assert.match(timedOut.stderr, /not finished within 1 s/);
     assert.ok(Date.now() - started < 10_000);
     const cache = path.join(world.dir, 'xdg');
     const named = await runCli(['--list', '--json', '--app-name', 'my-app'], { XDG_CACHE_HOME: cache });

@@ -144,7 +144,9 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
         io.err.write(`${command.issuer} offers no revocation endpoint; the token stays valid until it expires.\n`);
       }
       if (client.configuration.end_session_endpoint) {
-        io.err.write(`To end the session at the provider as well, open ${client.endSessionUrl({ idTokenHint: token.id_token })}\n`);
+        // Without id_token_hint: the hint is the whole ID token, which would land in the terminal's scrollback and the browser's history.
+        io.err.write(`To end the session at the provider as well, open ${client.endSessionUrl()}\n` +
+          '(The URL leaves out id_token_hint so that your ID token is not printed; the provider may ask which session to end.)\n');
       }
     } catch (error) {
       io.err.write(`Could not revoke the token (${(error as Error).message}); removing it here anyway.\n`);

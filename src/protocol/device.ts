@@ -1,6 +1,7 @@
 import { AuthError } from '../errors.ts';
 import type { DeviceCode } from '../types.ts';
 import { redact } from './redact.ts';
+import { hasControl } from './text.ts';
 
 /** Poll interval when the server sends none (RFC 8628 section 3.2). */
 export const DEFAULT_INTERVAL = 5;
@@ -10,6 +11,17 @@ export const DEFAULT_DEVICE_CODE_LIFETIME = 600;
 function positive(value: unknown): number | undefined {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** An http(s) URL with no control character or white space in it. */
+function isWebUrl(text: string): boolean {
+  if (!/^https?:\/\/\S+$/i.test(text) || hasControl(text)) return false;
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Read a device authorization response; throws `invalid_response` when a required field is missing or mistyped. */
@@ -25,8 +37,10 @@ export function parseDeviceCodeResponse(body: unknown, status?: number): DeviceC
     if (typeof record[field] !== 'string' || record[field] === '') throw fail(`has no ${field}`);
   }
   const verificationUri = record.verification_uri as string;
-  if (!/^https?:\/\//i.test(verificationUri)) throw fail('has a verification_uri that is not an http(s) URL');
-  const complete = typeof record.verification_uri_complete === 'string' && /^https?:\/\//i.test(record.verification_uri_complete)
+  // These are shown on a terminal and opened in a browser: a control character or a space in them is an attack, not a typo.
+  if (hasControl(record.user_code as string) || (record.user_code as string).includes('\n')) throw fail('has a user_code with control characters');
+  if (!isWebUrl(verificationUri)) throw fail('has a verification_uri that is not an http(s) URL');
+  const complete = typeof record.verification_uri_complete === 'string' && isWebUrl(record.verification_uri_complete)
     ? record.verification_uri_complete
     : undefined;
   return {

@@ -12,6 +12,21 @@ export const EVICTION_MARGIN = 30;
 /** Where a stored token stands right now. */
 export type TokenStatus = 'valid' | 'refreshable' | 'expired';
 
+/** Expiries are clamped to at most this many seconds from now: a server's `1e20` must not break dates. */
+export const MAX_LIFETIME = 10 * 365 * 86_400;
+
+/** RFC 6750 section 2.1 `b64token`: the only characters a bearer token may have (so it can never inject a header). */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Whether `value` can be sent as `Authorization: Bearer <value>`. */
+export function isBearerToken(value: string): boolean {
+  return B64TOKEN.test(value);
+}
+
+function clampExpiry(value: number, now: number): number {
+  return Math.min(Math.max(value, 0), Math.floor(now + MAX_LIFETIME));
+}
+
 /** Current time in Unix seconds. */
 export function nowSeconds(): number {
   return Date.now() / 1000;
@@ -25,9 +40,9 @@ function numberOf(value: unknown): number | undefined {
 
 function absoluteExpiry(body: Record<string, unknown>, prefix: '' | 'refresh_', now: number): number | undefined {
   const absolute = numberOf(body[`${prefix}expires`]) ?? numberOf(body[`${prefix}exp`]) ?? numberOf(body[`${prefix}expires_at`]);
-  if (absolute !== undefined) return Math.floor(absolute);
+  if (absolute !== undefined) return Math.floor(clampExpiry(absolute, now));
   const relative = numberOf(body[`${prefix}expires_in`]);
-  return relative === undefined ? undefined : Math.floor(now + relative);
+  return relative === undefined ? undefined : Math.floor(clampExpiry(now + relative, now));
 }
 
 function invalid(message: string, body: unknown, status?: number): AuthError {
@@ -47,6 +62,7 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
   const record = body as Record<string, unknown>;
   const accessToken = record.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') throw invalid('The response has no access_token.', body, status);
+  if (!isBearerToken(accessToken)) throw invalid('The access_token has characters a bearer token may not have (RFC 6750).', body, status);
   const refreshToken = record.refresh_token;
   if (refreshToken !== undefined && refreshToken !== null && typeof refreshToken !== 'string') {
     throw invalid('refresh_token is not a string.', body, status);
@@ -54,6 +70,7 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
   const scope = record.scope;
   if (scope !== undefined && scope !== null && typeof scope !== 'string') throw invalid('scope is not a string.', body, status);
   const tokenType = typeof record.token_type === 'string' && record.token_type !== '' ? record.token_type : 'Bearer';
+  if (tokenType.toLowerCase() !== 'bearer') throw invalid(`The token_type is ${JSON.stringify(tokenType)}; only Bearer tokens can be used.`, body, status);
   const expires = absoluteExpiry(record, '', now) ?? Math.floor(now + DEFAULT_LIFETIME);
   const hasRefresh = typeof refreshToken === 'string' && refreshToken !== '';
   const refreshExpires = hasRefresh ? absoluteExpiry(record, 'refresh_', now) ?? Math.floor(now + DEFAULT_LIFETIME) : 0;
@@ -103,14 +120,15 @@ export function tokenFromStored(value: unknown): Token | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const record = value as Record<string, unknown>;
   const expires = numberOf(record.expires);
-  if (typeof record.access_token !== 'string' || record.access_token === '' || expires === undefined) return undefined;
+  if (typeof record.access_token !== 'string' || !isBearerToken(record.access_token) || expires === undefined) return undefined;
   const refreshToken = typeof record.refresh_token === 'string' ? record.refresh_token : '';
+  const now = nowSeconds();
   return {
     access_token: record.access_token,
     token_type: typeof record.token_type === 'string' ? record.token_type : 'Bearer',
-    expires,
+    expires: clampExpiry(expires, now),
     refresh_token: refreshToken,
-    refresh_expires: refreshToken === '' ? 0 : numberOf(record.refresh_expires) ?? 0,
+    refresh_expires: refreshToken === '' ? 0 : clampExpiry(numberOf(record.refresh_expires) ?? 0, now),
     scope: typeof record.scope === 'string' ? record.scope : '',
     headers: { Authorization: `Bearer ${record.access_token}` },
     ...(typeof record.id_token === 'string' && record.id_token !== '' ? { id_token: record.id_token } : {}),
