@@ -1,4 +1,4 @@
-import { createActor, fromCallback, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { CallbackServer } from './adapters/callback-server.ts';
 import type { Backend } from './backend.ts';
 import { AuthError } from './errors.ts';
@@ -41,9 +41,14 @@ export interface AuthStateView {
   deviceCode?: PublicDeviceCode | undefined;
   /** While the device flow waits: when its code expires (Unix seconds), for a countdown. */
   deviceCodeExpiresAt?: number | undefined;
-  /** While the device flow waits: whole seconds left when this view was made. */
+  /** While the code flow waits: when the login times out (Unix seconds), for a countdown. */
+  loginExpiresAt?: number | undefined;
+  /**
+   * While the person is asked to act (a device code or a login URL shown):
+   * whole seconds left. The view is renewed once a second while they are.
+   */
   secondsLeft?: number | undefined;
-  /** While the code flow waits: the login URL. */
+  /** The code flow's login URL (`http://localhost:<port>/login`; it carries no state). */
   loginUrl?: string | undefined;
   /** Access-token expiry (Unix seconds) once authenticated. */
   expires?: number | undefined;
@@ -68,19 +73,24 @@ function isSettled(snapshot: SnapshotFrom<typeof authMachine>): boolean {
 }
 
 /**
- * The secret-free view of a snapshot. `deviceCodeSince` (Unix seconds) is
- * when the current device code arrived, for its expiry and countdown.
+ * The secret-free view of a snapshot. `askedSince` (Unix seconds) is when the
+ * person was shown the current device code or login URL, for the countdown.
  */
-export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, deviceCodeSince?: number, now = Date.now() / 1000): AuthStateView {
+export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, askedSince?: number, now = Date.now() / 1000): AuthStateView {
   const { context } = snapshot;
   const state = (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as AuthStateName;
-  const expiresAt = context.deviceCode && deviceCodeSince !== undefined ? Math.floor(deviceCodeSince + context.deviceCode.expires_in) : undefined;
+  const deviceWaiting = snapshot.matches({ 'device-polling': 'waiting' }) && context.deviceCode !== undefined;
+  const codeWaiting = snapshot.matches({ 'code-awaiting-callback': 'waiting' });
+  const deviceExpiresAt = context.deviceCode && askedSince !== undefined ? Math.floor(askedSince + context.deviceCode.expires_in) : undefined;
+  const loginExpiresAt = codeWaiting && askedSince !== undefined ? Math.floor(askedSince + (context.request?.timeout ?? 0)) : undefined;
+  const expiresAt = deviceWaiting ? deviceExpiresAt : loginExpiresAt;
   return {
     host: context.host,
     state,
     run: context.run,
     deviceCode: context.deviceCode,
-    deviceCodeExpiresAt: expiresAt,
+    deviceCodeExpiresAt: deviceExpiresAt,
+    loginExpiresAt,
     secondsLeft: expiresAt === undefined ? undefined : Math.max(0, Math.floor(expiresAt - now)),
     loginUrl: context.loginUrl,
     expires: context.token?.expires,
@@ -88,6 +98,9 @@ export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, deviceCodeSin
     error: context.error ? { code: context.error.code, message: context.error.message, status: context.error.status } : undefined,
   };
 }
+
+/** What `subscribe` returns: call it (React's `useSyncExternalStore`) or its `unsubscribe()` to stop. */
+export type Unsubscribe = (() => void) & { unsubscribe(): void };
 
 /**
  * The one actor of a host in this process, wired to real adapters. Callers
@@ -235,11 +248,22 @@ export class HostActor {
     for (const waiter of waiters) waiter.reject(error);
   }
 
-  /** Send this actor's inspection events (root and children, sanitised) to `inspect` too, once. */
+  /**
+   * Send this actor's inspection events (root and children, sanitised) to
+   * `inspect` too, once. The root and its live children are announced to it
+   * first, so a late inspector can draw them.
+   */
   addInspector(inspect: Inspector): void {
     if (this.#inspectors.has(inspect)) return;
     this.#inspectors.add(inspect);
-    this.actor.system.inspect(sanitizingInspector(inspect));
+    const sanitised = sanitizingInspector(inspect);
+    const announce = (actorRef: AnyActorRef) => {
+      sanitised({ type: '@xstate.actor', actorRef, rootId: this.actor.sessionId });
+      const children = (actorRef.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {};
+      for (const child of Object.values(children)) if (child) announce(child);
+    };
+    announce(this.actor);
+    this.actor.system.inspect(sanitised);
   }
 
   /** Whether a run is in flight. */
@@ -289,23 +313,31 @@ export class HostActor {
     });
   }
 
-  #deviceCode: { code: unknown; since: number } | undefined;
+  #asked: { what: unknown; since: number } | undefined;
+  #cached: { snapshot: SnapshotFrom<typeof authMachine>; view: AuthStateView } | undefined;
 
-  /** The secret-free view of the current state. */
+  /**
+   * The secret-free view of the current state: the same object until the
+   * actor's snapshot changes (React's `useSyncExternalStore` needs that).
+   */
   view(): AuthStateView {
-    return this.#viewOf(this.actor.getSnapshot());
+    const snapshot = this.actor.getSnapshot();
+    if (this.#cached?.snapshot !== snapshot) this.#cached = { snapshot, view: this.#viewOf(snapshot) };
+    return this.#cached.view;
   }
 
   #viewOf(snapshot: SnapshotFrom<typeof authMachine>): AuthStateView {
-    const code = snapshot.context.deviceCode;
-    if (code && this.#deviceCode?.code !== code) this.#deviceCode = { code, since: Date.now() / 1000 };
-    return viewOf(snapshot, code ? this.#deviceCode?.since : undefined);
+    const asked = snapshot.context.deviceCode ?? snapshot.context.loginUrl;
+    if (asked && this.#asked?.what !== asked) this.#asked = { what: asked, since: Date.now() / 1000 };
+    return viewOf(snapshot, asked ? this.#asked?.since : undefined);
   }
 
   /** Subscribe to secret-free state views; the listener gets the current one at once. */
-  subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void } {
+  subscribe(listener: (view: AuthStateView) => void): Unsubscribe {
     listener(this.view());
-    return this.actor.subscribe((snapshot) => listener(this.#viewOf(snapshot)));
+    const subscription = this.actor.subscribe(() => listener(this.view()));
+    const unsubscribe = () => subscription.unsubscribe();
+    return Object.assign(unsubscribe, { unsubscribe });
   }
 
   /** Stop the actor; pending callers get `cancelled`. */

@@ -16,9 +16,38 @@ function sanitizeSnapshot(snapshot: unknown): unknown {
   return { status: s.status, value: s.value, context: redact(s.context), output: redact(s.output), error, tags: s.tags instanceof Set ? [...s.tags] : s.tags };
 }
 
-/** A copy of an inspection event without secrets (tokens, codes, verifiers, device codes) in events, snapshots or action parameters. */
+const safeRefs = new WeakMap<object, object>();
+
+/**
+ * The actor reference an inspector gets: the real one, except that its
+ * snapshot is the sanitised copy (no context secrets, no actor input or
+ * output secrets, no children). `@statelyai/inspect` builds its frames from
+ * `actorRef.getSnapshot()` later, on the live actor, so cleaning the event
+ * alone would not reach them.
+ */
+export function safeActorRef<T>(ref: T): T {
+  if (ref === null || typeof ref !== 'object') return ref;
+  let safe = safeRefs.get(ref);
+  if (!safe) {
+    safe = new Proxy(ref, {
+      get(target, property) {
+        if (property === 'getSnapshot' || property === 'getPersistedSnapshot') {
+          return () => sanitizeSnapshot((target as unknown as { getSnapshot(): unknown }).getSnapshot());
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        if (property === '_parent') return safeActorRef(value);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    safeRefs.set(ref, safe);
+  }
+  return safe as T;
+}
+
+/** A copy of an inspection event without secrets (tokens, codes, verifiers, device codes) in events, snapshots, actor references or action parameters. */
 export function sanitizeInspectionEvent(event: InspectionEvent): InspectionEvent {
-  const copy: Record<string, unknown> = { ...event };
+  const copy: Record<string, unknown> = { ...event, actorRef: safeActorRef(event.actorRef) };
+  if ('sourceRef' in event && event.sourceRef) copy.sourceRef = safeActorRef(event.sourceRef);
   if ('event' in event) copy.event = redact(event.event);
   if ('snapshot' in event) copy.snapshot = sanitizeSnapshot(event.snapshot);
   if ('action' in event && event.action) copy.action = { ...event.action, params: redact((event.action as { params?: unknown }).params) };
