@@ -44,15 +44,16 @@ export function machineToMermaid(machine: AnyStateMachine): string {
   const lines = ['stateDiagram-v2'];
   const emit = (node: Node, indent: string) => {
     for (const child of Object.values(node.states)) {
-      const label = `state "${child.key}" as ${idOf(child)}`;
       if (Object.keys(child.states).length > 0) {
-        lines.push(`${indent}${label} {`);
+        // Mermaid lets a group have a label only: what it invokes goes into that label.
+        const invokes = child.invoke.map((inv) => ` (invokes ${srcName(inv.src)})`).join('');
+        lines.push(`${indent}state "${child.key}${invokes}" as ${idOf(child)} {`);
         emit(child, `${indent}  `);
         lines.push(`${indent}}`);
       } else {
-        lines.push(`${indent}${label}`);
+        lines.push(`${indent}state "${child.key}" as ${idOf(child)}`);
+        for (const inv of child.invoke) lines.push(`${indent}${idOf(child)} : invokes ${srcName(inv.src)}`);
       }
-      for (const inv of child.invoke) lines.push(`${indent}${idOf(child)} : invokes ${srcName(inv.src)}`);
     }
     const first = node.initial?.target?.[0];
     if (first) lines.push(`${indent}[*] --> ${idOf(first)}`);

@@ -1,5 +1,5 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { hostActorFor, type AuthStateView, type HostActor } from './host-actor.ts';
+import { hostActorFor, type AuthStateView, type HostActor, type Unsubscribe } from './host-actor.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
@@ -65,19 +65,28 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   });
 }
 
-/** A live, secret-free handle on one server's token lifecycle, for UIs. */
+/**
+ * A live, secret-free handle on one server's token lifecycle, for UIs. Its
+ * functions are bound and stable, so they can be passed as they are:
+ * `useSyncExternalStore(handle.subscribe, handle.getSnapshot)`.
+ */
 export interface AuthStateHandle {
-  /** The current view (state, device code and seconds left, expiry, error). */
+  /** The current view (state, device code and seconds left, expiry, error); the same object until something changes. */
   readonly view: AuthStateView;
-  /** Called at once with the current view, then on every change. */
-  subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void };
+  /** The current view, as a function (the same object until something changes). */
+  getSnapshot(): AuthStateView;
+  /** Called at once with the current view, then on every change (once a second while the person is asked to act). Returns a function that unsubscribes (it also has `.unsubscribe()`). */
+  subscribe(listener: (view: AuthStateView) => void): Unsubscribe;
   /** The raw xstate actor (for `@xstate/react`'s `useSelector`). Its context holds the token: do not log it. */
   readonly actor: HostActor['actor'];
 }
 
+const handles = new WeakMap<HostActor, AuthStateHandle>();
+
 /**
  * Watch a server's lifecycle without starting anything: the same actor that
- * `authenticate()` with the same server options uses.
+ * `authenticate()` with the same server options uses, and the same handle
+ * for every call with those options.
  *
  * @example
  * ```ts
@@ -87,11 +96,18 @@ export interface AuthStateHandle {
  */
 export function authState(options: ServerOptions & { inspect?: Inspector | undefined }): AuthStateHandle {
   const hostActor = hostActorFor(resolveSettings(options), options.inspect);
-  return {
-    get view() {
-      return hostActor.view();
-    },
-    subscribe: (listener) => hostActor.subscribe(listener),
-    actor: hostActor.actor,
-  };
+  let handle = handles.get(hostActor);
+  if (!handle) {
+    const getSnapshot = () => hostActor.view();
+    handle = {
+      get view() {
+        return getSnapshot();
+      },
+      getSnapshot,
+      subscribe: (listener) => hostActor.subscribe(listener),
+      actor: hostActor.actor,
+    };
+    handles.set(hostActor, handle);
+  }
+  return handle;
 }

@@ -1,5 +1,5 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { actorKey, hostActorFor, resetHostActors, type AuthStateView, type HostActor } from './host-actor.ts';
+import { actorKey, hostActorFor, resetHostActors, type AuthStateView, type Unsubscribe, type HostActor } from './host-actor.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
@@ -81,7 +81,7 @@ export abstract class BaseFlow {
   }
 
   /** Secret-free state changes of this host's lifecycle. The listener is called at once with the current state. */
-  subscribe(listener: (view: AuthStateView) => void): { unsubscribe(): void } {
+  subscribe(listener: (view: AuthStateView) => void): Unsubscribe {
     return this.#hostActor.subscribe(listener);
   }
 

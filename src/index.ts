@@ -12,7 +12,7 @@ export { AuthError, isAuthError, type AuthErrorCode, type AuthErrorOptions } fro
 export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind } from './types.ts';
 export type { ServerOptions } from './settings.ts';
 export type { Presenter } from './presenter.ts';
-export type { AuthStateView, AuthStateName } from './host-actor.ts';
+export type { AuthStateView, AuthStateName, Unsubscribe } from './host-actor.ts';
 export type { PublicDeviceCode } from './protocol/device.ts';
 export { normalizeHost } from './protocol/host.ts';
 export { authMachine, type AuthContext, type AuthEvent, type AuthRequest } from './machines/auth.machine.ts';

@@ -43,6 +43,15 @@ describe('layout', () => {
     assert.equal(pkg.sideEffects, false);
     assert.equal(pkg.engines.node, '>=22');
     assert.equal(Object.keys(pkg.exports['.'] ?? {})[0], 'types');
+    assert.equal(Object.keys(pkg.exports['./react'] ?? {})[0], 'types');
+  });
+
+  it('the root entry never loads React: only src/react.ts imports it, and nothing imports src/react.ts', () => {
+    for (const file of filesUnder('src')) {
+      const imports = [...read(file).matchAll(/from '([^']+)'/g)].map((match) => match[1] ?? '');
+      if (file !== 'src/react.ts') assert.ok(!imports.some((target) => target === 'react' || target.startsWith('react/')), `${file} imports react`);
+      assert.ok(!imports.some((target) => /\/react\.ts$/.test(target)), `${file} imports src/react.ts`);
+    }
   });
 
   it('every export of src/index.ts has TSDoc at its declaration', () => {

@@ -50,6 +50,8 @@ export interface AuthContext {
   error: AuthError | undefined;
   deviceCode: PublicDeviceCode | undefined;
   loginUrl: string | undefined;
+  /** Seconds ticked while the person is asked to act (the device code or the login URL shown): one new snapshot a second, for countdowns. */
+  ticks: number;
 }
 
 /** Events a host's actor accepts. */
@@ -65,8 +67,6 @@ export interface AuthInput {
   /** The CLI command that logs in to this server. @default `oidc-auth <host>` */
   command?: string | undefined;
 }
-
-const newRun = { AUTHENTICATE: { target: '#auth.starting', actions: 'startRun' } } as const;
 
 function loginRequired(host: string, command: string, why: string, refreshError?: AuthError): AuthError {
   const refresh = refreshError ? ` Refreshing the stored token failed first (${refreshError.code}: ${refreshError.message})` : '';
@@ -111,6 +111,7 @@ export const authMachine = setup({
         ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined, refreshError: undefined }
         : {},
     ),
+    tick: assign({ ticks: ({ context }) => context.ticks + 1 }),
     // Presentation is injected: the machine only says when the person must act.
     showDeviceCode: (_, _params: { code: DeviceCode }) => {},
     showLoginUrl: (_, _params: { url: string; redirectUri: string }) => {},
@@ -127,6 +128,7 @@ export const authMachine = setup({
   },
   delays: {
     loginTimeout: ({ context }) => seconds(context.request?.timeout ?? 0),
+    tick: 1000,
   },
 }).createMachine({
   id: 'auth',
@@ -139,10 +141,13 @@ export const authMachine = setup({
     error: undefined,
     deviceCode: undefined,
     loginUrl: undefined,
+    ticks: 0,
   }),
   initial: 'idle',
   states: {
-    idle: { on: newRun },
+    idle: {
+      on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
+    },
     starting: {
       always: [
         { guard: 'refreshMode', target: 'refreshing' },
@@ -209,8 +214,15 @@ export const authMachine = setup({
           { target: 'failed', actions: assign({ error: ({ event }) => (event.output.ok ? undefined : event.output.error) }) },
         ],
       },
+      initial: 'requesting',
+      states: {
+        requesting: {},
+        // The person has the code: the view ticks once a second for its countdown.
+        waiting: { after: { tick: { target: 'waiting', reenter: true, actions: 'tick' } } },
+      },
       on: {
         'device.code': {
+          target: '.waiting',
           actions: [
             assign({ deviceCode: ({ event }) => publicDeviceCode(event.code) }),
             { type: 'showDeviceCode', params: ({ event }) => ({ code: event.code }) },
@@ -233,8 +245,15 @@ export const authMachine = setup({
           { target: 'failed', actions: assign({ error: ({ event }) => (event.output.ok ? undefined : event.output.error) }) },
         ],
       },
+      initial: 'listening',
+      states: {
+        listening: {},
+        // The person has the login URL: the view ticks once a second for its countdown.
+        waiting: { after: { tick: { target: 'waiting', reenter: true, actions: 'tick' } } },
+      },
       on: {
         'code.url': {
+          target: '.waiting',
           actions: [
             assign({ loginUrl: ({ event }) => event.url }),
             { type: 'showLoginUrl', params: ({ event }) => ({ url: event.url, redirectUri: event.redirectUri }) },
@@ -246,11 +265,11 @@ export const authMachine = setup({
     },
     authenticated: {
       entry: assign({ deviceCode: undefined }),
-      on: newRun,
+      on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
     },
     failed: {
       entry: assign({ token: undefined }),
-      on: newRun,
+      on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
     },
   },
 });

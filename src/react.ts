@@ -1,0 +1,38 @@
+/**
+ * React binding: `useAuthState(serverOptions)` renders a server's token
+ * lifecycle (state, device code, countdown, expiry, error) and re-renders on
+ * every change, once a second while the person is asked to act. React is an
+ * optional peer dependency; the root entry never loads it.
+ *
+ * @example
+ * ```tsx
+ * import { useAuthState } from 'oidc-auth-client/react';
+ *
+ * function LoginStatus({ host }: { host: string }) {
+ *   const view = useAuthState({ host });
+ *   if (view.state === 'device-polling' && view.deviceCode) {
+ *     return <p>Open {view.deviceCode.verification_uri} and enter {view.deviceCode.user_code} ({view.secondsLeft} s left)</p>;
+ *   }
+ *   return <p>{view.state}</p>;
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { useSyncExternalStore } from 'react';
+import { authState } from './authenticate.ts';
+import type { AuthStateView } from './host-actor.ts';
+import type { Inspector } from './inspect.ts';
+import type { ServerOptions } from './settings.ts';
+
+export type { AuthStateView } from './host-actor.ts';
+
+/**
+ * The secret-free view of a server's token lifecycle, kept current: the same
+ * host actor that `authenticate()` with the same options uses (it starts
+ * nothing by itself). The view object stays the same between changes.
+ */
+export function useAuthState(options: ServerOptions & { inspect?: Inspector | undefined }): AuthStateView {
+  const handle = authState(options);
+  return useSyncExternalStore(handle.subscribe, handle.getSnapshot, handle.getSnapshot);
+}
