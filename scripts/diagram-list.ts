@@ -1,11 +1,25 @@
-// The statecharts that get a picture in docs/.
-import type { AnyStateMachine } from 'xstate';
-import { authMachine } from '../src/machines/auth.machine.ts';
-import { codeFlowMachine } from '../src/machines/code-flow.machine.ts';
-import { deviceFlowMachine } from '../src/machines/device-flow.machine.ts';
+// The statecharts that get a picture in docs/: every machine exported by the
+// files that stately.config.json includes. That file is the one list of
+// machine files: the Stately tools, the diagrams and the editor tests read it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { StateMachine, type AnyStateMachine } from 'xstate';
 
-export const DIAGRAMS: Array<{ name: string; machine: AnyStateMachine; title: string }> = [
-  { name: 'auth.machine', machine: authMachine, title: 'Token lifecycle of one host (authMachine)' },
-  { name: 'device-flow.machine', machine: deviceFlowMachine, title: 'Device flow, RFC 8628 (deviceFlowMachine)' },
-  { name: 'code-flow.machine', machine: codeFlowMachine, title: 'Authorization code + PKCE with a loopback callback (codeFlowMachine)' },
-];
+const root = path.join(import.meta.dirname, '..');
+
+/** The machine files stately.config.json names (its `include` globs less its `exclude` globs), relative to the repository. */
+export function machineFiles(): string[] {
+  const config = JSON.parse(fs.readFileSync(path.join(root, 'stately.config.json'), 'utf8')) as { include: string[]; exclude?: string[] };
+  const files = config.include.flatMap((glob) => fs.globSync(glob, { cwd: root }));
+  return [...new Set(files)].filter((file) => !(config.exclude ?? []).some((glob) => path.matchesGlob(file, glob))).sort();
+}
+
+/** Each machine with the file it is defined in and the name of its picture (`docs/<name>.svg`). */
+export const DIAGRAMS: Array<{ name: string; file: string; machine: AnyStateMachine }> = [];
+for (const file of machineFiles()) {
+  const exports = (await import(pathToFileURL(path.join(root, file)).href)) as Record<string, unknown>;
+  for (const value of Object.values(exports)) {
+    if (value instanceof StateMachine) DIAGRAMS.push({ name: path.basename(file, '.ts'), file, machine: value as AnyStateMachine });
+  }
+}
