@@ -96,7 +96,9 @@ export abstract class BaseFlow {
   }
 
   protected run(request: { mode?: 'authenticate' | 'refresh' | 'poll'; force?: boolean; refreshToken?: string; deviceCode?: DeviceCode; signal?: AbortSignal | undefined; autoOpen?: boolean | undefined }): Promise<Token> {
-    const decision = decideInteractive(this.#options.interactive ?? true);
+    // A flow assumes a person is there unless told otherwise, or a batch-job variable says no one is.
+    const explicit = this.#options.interactive;
+    const decision = explicit === undefined ? decideInteractive(undefined, process.env, { stdin: true, stderr: true }) : decideInteractive(explicit);
     return this.#hostActor.run({
       mode: request.mode ?? 'authenticate',
       force: request.force ?? false,

@@ -102,4 +102,23 @@ describe('oidc-auth in a terminal', () => {
     assert.match(term.text, new RegExp(`oidc-auth ${world.app.host.replace(/[.:/]/g, '\\$&')} --json`));
     assert.equal(world.app.requests.device, 0);
   });
+
+  for (const [variable, value] of [['JUPYTERHUB_USER', 'alice'], ['SLURM_JOB_ID', '42']] as const) {
+    it(`--interactive wins over ${variable}: the device login starts in that terminal`, async () => {
+      world = await startWorld();
+      const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--no-qr', '--interactive'], { ...baseEnv, [variable]: value });
+      await term.waitFor(/enter (?:the )?code/i);
+      term.write('\u0003');
+      assert.equal(await term.exited, 130);
+      assert.equal(world.app.requests.device, 1);
+    });
+  }
+
+  it('JUPYTERHUB_USER alone, in a notebook terminal: a login starts without any flag', async () => {
+    world = await startWorld();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--no-qr'], { ...baseEnv, JUPYTERHUB_USER: 'alice' });
+    await term.waitFor(/enter (?:the )?code/i);
+    term.write('\u0003');
+    assert.equal(await term.exited, 130);
+  });
 });

@@ -18,11 +18,35 @@ describe('who can log in interactively', () => {
     assert.deepEqual(decideInteractive(undefined, {}, { stdin: true, stderr: false }), { interactive: false, why: 'stderr is not a terminal' });
   });
 
-  it('a batch variable beats a terminal and `interactive: true`; `false` beats everything', () => {
-    assert.match(decideInteractive(true, { PBS_JOBID: '7' }, { stdin: true, stderr: true }).why, /PBS_JOBID/);
-    assert.equal(decideInteractive(undefined, { SLURM_JOB_ID: '' }, { stdin: true, stderr: true }).interactive, true, 'an empty variable does not count');
-    assert.equal(decideInteractive(true, {}, { stdin: false, stderr: false }).interactive, true);
+  it('an explicit choice beats every guess: `true` wins over a batch variable and a missing terminal; `false` beats everything', () => {
+    assert.equal(decideInteractive(true, { PBS_JOBID: '7' }, { stdin: true, stderr: true }).interactive, true);
+    assert.equal(decideInteractive(true, { SLURM_JOB_ID: '7', CI: 'true' }, { stdin: false, stderr: false }).interactive, true);
     assert.equal(decideInteractive(false, {}, { stdin: true, stderr: true }).interactive, false);
+  });
+
+  it('without a choice, a scheduler, MPI or CI variable means no person is here, and the message says how to override it', () => {
+    for (const name of ['SLURM_JOB_ID', 'PBS_JOBID', 'LSB_JOBID', 'JOB_ID', '_CONDOR_JOB_AD', 'OMPI_COMM_WORLD_SIZE', 'CI']) {
+      const decision = decideInteractive(undefined, { [name]: '1' }, { stdin: true, stderr: true });
+      assert.equal(decision.interactive, false, name);
+      assert.match(decision.why, new RegExp(`${name} is set; pass --interactive`));
+    }
+    assert.equal(decideInteractive(undefined, { SLURM_JOB_ID: '' }, { stdin: true, stderr: true }).interactive, true, 'an empty variable does not count');
+    assert.equal(decideInteractive(undefined, { CI: 'false' }, { stdin: true, stderr: true }).interactive, true, 'CI=false is no CI');
+  });
+
+  it('interactive scheduler sessions (srun --pty, qsub -I), notebook and remote-IDE terminals and Kubernetes pods: a terminal decides', () => {
+    const sessions: NodeJS.ProcessEnv[] = [
+      { SLURM_JOB_ID: '7', SLURM_PTY_PORT: '4242' },
+      { PBS_JOBID: '7', PBS_ENVIRONMENT: 'PBS_INTERACTIVE' },
+      { JUPYTERHUB_USER: 'alice', JPY_SESSION_NAME: 'x' },
+      { VSCODE_IPC_HOOK_CLI: '/tmp/vscode.sock', TERM_PROGRAM: 'vscode' },
+      { CODE_SERVER_SESSION_SOCKET: '/tmp/cs.sock' },
+      { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_PORT: 'tcp://10.0.0.1:443' },
+    ];
+    for (const env of sessions) {
+      assert.equal(decideInteractive(undefined, env, { stdin: true, stderr: true }).interactive, true, JSON.stringify(env));
+      assert.equal(decideInteractive(undefined, env, { stdin: false, stderr: true }).interactive, false, `${JSON.stringify(env)} without a terminal`);
+    }
   });
 });
 
