@@ -61,9 +61,12 @@ export class TokenStore {
   readonly path: string;
   readonly #lockTimeout: number;
   readonly #warn: WarningSink;
+  /** Whether the person chose the path (else it is the library's own default store). */
+  readonly #chosen: boolean;
 
   constructor(options: TokenStoreOptions = {}) {
     this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName)));
+    this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
   }
@@ -74,7 +77,11 @@ export class TokenStore {
   }
 
   #read(): StoreContent {
-    return readStoreFile(this.path, this.#warn);
+    return readStoreFile(this.path, this.#warn, { chosen: this.#chosen });
+  }
+
+  #write(content: StoreContent): Promise<void> {
+    return writeStoreFile(this.path, content, this.#warn, { chosen: this.#chosen });
   }
 
   /** The token stored for `host`, unless it is past both expiries (the eviction rule). */
@@ -130,7 +137,7 @@ export class TokenStore {
       if (changes !== 'clear' && Object.keys(changes).length === 0) return;
       if (content.shape === 'single') {
         const next = changes === 'clear' ? undefined : Object.values(changes).find((value) => value !== undefined);
-        await writeStoreFile(this.path, { shape: 'single', token: next === null ? undefined : next ?? content.token });
+        await this.#write({ shape: 'single', token: next === null ? undefined : next ?? content.token });
         return;
       }
       const entries = changes === 'clear' ? {} : liveEntries(content, now);
@@ -145,7 +152,7 @@ export class TokenStore {
           }
         }
       }
-      await writeStoreFile(this.path, { shape: 'hosts', entries, others: changes === 'clear' ? undefined : content.others });
+      await this.#write({ shape: 'hosts', entries, others: changes === 'clear' ? undefined : content.others });
     }, { timeoutMs: this.#lockTimeout });
   }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { lockHolder } from '../src/adapters/lock.ts';
+import { runCli } from './helpers/cli.ts';
 import { defaultStorePath, TokenStore, type Token } from '../src/index.ts';
 
 const run = promisify(execFile);
@@ -116,26 +117,80 @@ describe('TokenStore', () => {
     assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as Token).access_token, 'at-next');
   });
 
-  it('a file or folder readable by others is tightened to 0600/0700 with a warning; a shared sticky folder is left alone', async () => {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-    fs.chmodSync(path.dirname(file), 0o755);
-    fs.writeFileSync(file, JSON.stringify({ 'https://a.example.org': { token: token('a'), stored_at: now() } }), { mode: 0o644 });
-    fs.chmodSync(file, 0o644);
+  /** A folder with `mode` holding a store file with `fileMode`; returns the file's path. */
+  function storeIn(folder: string, mode: number, fileMode: number): string {
+    fs.mkdirSync(folder, { recursive: true });
+    fs.chmodSync(folder, mode);
+    const inside = path.join(folder, 'token.json');
+    fs.writeFileSync(inside, JSON.stringify({ 'https://a.example.org': { token: token('a'), stored_at: now() } }));
+    fs.chmodSync(inside, fileMode);
+    return inside;
+  }
+  const modeOf = (target: string) => fs.statSync(target).mode & 0o7777;
+
+  it('a setgid group folder the person chose: a read changes nothing and warns once how to fix it; a write makes a new 0600 file and leaves the folder', async () => {
+    const group = path.join(dir, 'project');
+    const chosen = storeIn(group, 0o2775, 0o640);
     const warnings: string[] = [];
-    assert.equal(new TokenStore({ path: file, onWarning: (m) => warnings.push(m) }).get('https://a.example.org')?.access_token, 'at-a');
-    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
-    assert.equal(warnings.length, 2);
-    assert.match(warnings.join('\n'), /file .* was readable by others \(mode 644\); it is now 600/);
-    const shared = path.join(dir, 'shared');
-    fs.mkdirSync(shared);
-    fs.chmodSync(shared, 0o1777);
-    const sharedFile = path.join(shared, 'token.json');
-    fs.writeFileSync(sharedFile, '{}', { mode: 0o644 });
-    fs.chmodSync(sharedFile, 0o644);
-    new TokenStore({ path: sharedFile, onWarning: () => {} }).get('https://a.example.org');
-    assert.equal(fs.statSync(shared).mode & 0o7777, 0o1777, 'a sticky shared folder such as /tmp is never changed');
-    assert.equal(fs.statSync(sharedFile).mode & 0o777, 0o600);
+    const store = new TokenStore({ path: chosen, onWarning: (m) => warnings.push(m) });
+    assert.equal(store.get('https://a.example.org')?.access_token, 'at-a');
+    store.get('https://a.example.org');
+    assert.equal(modeOf(group), 0o2775, 'group access and setgid kept');
+    assert.equal(modeOf(chosen), 0o640, 'a read changes no mode');
+    assert.equal(warnings.length, 1, 'one warning');
+    assert.match(warnings[0] ?? '', /can be read by the members of its group \(mode 640\).*chmod 600 /);
+    const cli = await runCli(['https://a.example.org'], { OIDC_TOKEN_FILE: chosen });
+    assert.equal(cli.stdout, 'at-a\n', 'the CLI reads it too');
+    assert.equal(modeOf(group), 0o2775, 'and changes no mode either');
+    assert.equal(modeOf(chosen), 0o640);
+    await store.put('https://b.example.org', token('b'));
+    assert.equal(modeOf(group), 0o2775, 'a write leaves the folder too');
+    assert.equal(modeOf(chosen), 0o600, 'the file written is new, 0600');
+  });
+
+  it('a sticky shared folder and the home folder are never changed, on read or write', async () => {
+    const shared = storeIn(path.join(dir, 'shared'), 0o1777, 0o644);
+    const home = path.join(dir, 'home');
+    const inHome = storeIn(home, 0o755, 0o600);
+    const previousHome = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      for (const chosen of [shared, inHome]) {
+        const store = new TokenStore({ path: chosen, onWarning: () => {} });
+        store.get('https://a.example.org');
+        await store.put('https://b.example.org', token('b'));
+      }
+    } finally {
+      process.env.HOME = previousHome;
+    }
+    assert.equal(modeOf(path.dirname(shared)), 0o1777);
+    assert.equal(modeOf(home), 0o755);
+  });
+
+  it('the default store: its own folder under the cache folder is created 0700, and a loose one is made private when it is written, never on a read', async () => {
+    const previous = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
+    try {
+      const fresh = new TokenStore({ appName: 'fresh-app', onWarning: () => {} });
+      await fresh.put('https://a.example.org', token('a'));
+      assert.equal(modeOf(path.dirname(fresh.path)), 0o700);
+      assert.equal(modeOf(fresh.path), 0o600);
+      const loose = path.join(dir, 'cache', 'py-app');
+      storeIn(loose, 0o755, 0o644);
+      fs.renameSync(path.join(loose, 'token.json'), path.join(loose, 'token-store.json'));
+      const warnings: string[] = [];
+      const store = new TokenStore({ appName: 'py-app', onWarning: (m) => warnings.push(m) });
+      assert.equal(store.get('https://a.example.org')?.access_token, 'at-a');
+      assert.equal(modeOf(loose), 0o755, 'a read changes nothing');
+      assert.deepEqual(warnings, []);
+      await store.put('https://b.example.org', token('b'));
+      assert.equal(modeOf(loose), 0o700);
+      assert.equal(modeOf(store.path), 0o600);
+      assert.match(warnings.join('\n'), /folder .* was readable by others \(mode 755\); it is now 700/);
+    } finally {
+      if (previous === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = previous;
+    }
   });
 
   it('entries carry a format version; entries of a newer version or unknown shape survive every write', async () => {

@@ -92,31 +92,44 @@ export function serializeStoreContent(content: StoreContent): unknown {
   return { ...content.others, ...entries };
 }
 
-const tightened = new Set<string>();
+const warnedShared = new Set<string>();
 const warnedDeep = new Set<string>();
 
+/** How a store file is treated: whether its path is the library's own default or one the person chose. */
+export interface StoreFileOptions {
+  /**
+   * The person chose this path (`OIDC_TOKEN_FILE`, `--store`, `new
+   * TokenStore({ path })`): its folder is never changed, and a file others
+   * can read gets one warning. Else it is the library's own default store,
+   * whose folder is made private when the store is written.
+   */
+  chosen: boolean;
+}
+
+/** One warning per file and process when others can read a chosen token file (a group project folder may want that; the person decides). */
+function warnIfShared(file: string, stat: fs.Stats, warn: WarningSink): void {
+  if (process.platform === 'win32' || (stat.mode & 0o077) === 0 || warnedShared.has(file)) return;
+  warnedShared.add(file);
+  const who = (stat.mode & 0o007) !== 0 ? 'every user of this machine' : 'the members of its group';
+  warn(`The token file ${file} can be read by ${who} (mode ${(stat.mode & 0o777).toString(8)}), who can then use your login. ` +
+    `If that is not intended, run: chmod 600 ${file}`);
+}
+
 /**
- * A store file readable by others (mode looser than 0600) is tightened
- * through its open descriptor (never through a link), and so is its folder
- * (looser than 0700) when it is this user's own folder: never a shared one
- * such as /tmp (sticky) or the home folder. Once per path and process.
+ * Make the library's own store folder private (0700) when it writes there:
+ * only a folder of this user, never a sticky shared one such as /tmp, never
+ * the home folder.
  */
-function tightenModes(file: string, fd: number, stat: fs.Stats, warn: WarningSink, home = os.homedir()): void {
-  if (tightened.has(file) || process.platform === 'win32') return;
-  tightened.add(file);
+function tightenOwnFolder(folder: string, warn: WarningSink, home = os.homedir()): void {
+  if (process.platform === 'win32') return;
   try {
-    if ((stat.mode & 0o077) !== 0) {
-      fs.fchmodSync(fd, 0o600);
-      warn(`The token store's file ${file} was readable by others (mode ${(stat.mode & 0o777).toString(8)}); it is now 600.`);
-    }
-    const folder = path.dirname(file);
-    const folderStat = fs.lstatSync(folder);
-    if ((folderStat.mode & 0o077) === 0 || !folderStat.isDirectory() || folderStat.uid !== currentUid() || (folderStat.mode & 0o1000) !== 0) return;
+    const stat = fs.lstatSync(folder);
+    if ((stat.mode & 0o077) === 0 || !stat.isDirectory() || stat.uid !== currentUid() || (stat.mode & 0o1000) !== 0) return;
     if (path.resolve(folder) === path.resolve(home)) return;
     fs.chmodSync(folder, 0o700);
-    warn(`The token store's folder ${folder} was readable by others (mode ${(folderStat.mode & 0o777).toString(8)}); it is now 700.`);
+    warn(`The token store's folder ${folder} was readable by others (mode ${(stat.mode & 0o777).toString(8)}); it is now 700.`);
   } catch {
-    // Not ours to change: nothing to tighten.
+    // Not ours to change.
   }
 }
 
@@ -127,8 +140,9 @@ function tightenModes(file: string, fd: number, stat: fs.Stats, warn: WarningSin
  * regular file, or one owned by another user is refused (`store_error`):
  * another user could have planted it to choose the person's identity.
  */
-export function readStoreFile(file: string, warn: WarningSink): StoreContent {
-  const text = readOwnFile(file, 'The token store', (fd, stat) => tightenModes(file, fd, stat, warn));
+export function readStoreFile(file: string, warn: WarningSink, options: StoreFileOptions = { chosen: true }): StoreContent {
+  // Reading never changes a mode.
+  const text = readOwnFile(file, 'The token store', options.chosen ? (_fd, stat) => warnIfShared(file, stat, warn) : undefined);
   if (text === undefined) return { shape: 'hosts', entries: {} };
   let content: StoreContent | undefined;
   try {
@@ -153,14 +167,19 @@ export function readStoreFile(file: string, warn: WarningSink): StoreContent {
   return { shape: 'hosts', entries: {} };
 }
 
-/** Make the store's folder (0700) if it is missing. */
+/** Make the store's folder (0700: the library created it) if it is missing. */
 export function ensureStoreFolder(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
 }
 
-/** Write the whole store atomically (temp file, fsync, rename) with mode 0600, through `conf`. */
-export async function writeStoreFile(file: string, content: StoreContent): Promise<void> {
+/**
+ * Write the whole store atomically (temp file, fsync, rename) as a new file
+ * with mode 0600, through `conf`. The folder of a chosen path is left as it
+ * is; the library's own folder is made private.
+ */
+export async function writeStoreFile(file: string, content: StoreContent, warn: WarningSink = () => {}, options: StoreFileOptions = { chosen: true }): Promise<void> {
   ensureStoreFolder(file);
+  if (!options.chosen) tightenOwnFolder(path.dirname(file), warn);
   assertWritable(file, 'The token store');
   const { default: Conf } = await import('conf');
   try {
