@@ -1,40 +1,7 @@
 #!/usr/bin/env node
-// The oidc-auth command. This file is the fast path: with a valid cached
-// token it loads only the argument parser and the store reader, prints and
-// exits. Logins, HTTP, xstate and the terminal UI load only when needed.
-import { parseCommandLine, UsageError, type Command } from './cli/args.ts';
-import { EXIT, formatToken, loginKey, openStore, type CliIo } from './cli/common.ts';
-import { tokenStatus } from './protocol/token.ts';
+// The oidc-auth command. This file only runs it: it is the package's `bin`,
+// executed on every Node that `engines` admits (no `import.meta.main`, which
+// Node 22 has only from 22.18 on). The command itself is src/cli/main.ts.
+import { main } from './cli/main.ts';
 
-export { EXIT } from './cli/common.ts';
-
-function cachedAnswer(command: Command, io: CliIo): boolean {
-  if (command.kind !== 'token' || command.force) return false;
-  try {
-    const token = openStore(command).get(loginKey(command));
-    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
-    io.out.write(formatToken(token, command.output));
-    return true;
-  } catch {
-    return false; // The full path reports what is wrong.
-  }
-}
-
-/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
-  let command: Command;
-  try {
-    command = parseCommandLine(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.err.write(`oidc-auth: ${error.message}\nRun oidc-auth --help for usage.\n`);
-    return EXIT.usage;
-  }
-  if (cachedAnswer(command, io)) return EXIT.ok;
-  const { run } = await import('./cli/run.ts');
-  return run(command, io);
-}
-
-if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
-}
+process.exitCode = await main(process.argv.slice(2));

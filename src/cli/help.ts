@@ -1,0 +1,79 @@
+// What `oidc-auth --help` and `--version` print: on the fast path, without
+// loading the library.
+import { readFileSync } from 'node:fs';
+
+/** The text of `oidc-auth --help`. */
+export const HELP = `Usage: oidc-auth <host> [options]          print a valid access token
+       oidc-auth --issuer URL --client-id ID [options]
+       oidc-auth logout <host> | logout --issuer URL --client-id ID
+                                           forget (and revoke where possible)
+       oidc-auth --list [--json] | --clear | --remove <host>
+
+Prints a valid access token for a py-oidc-auth application server or a
+standard OpenID provider: the cached one, a refreshed one, or a new one after
+a device or browser login. Only the token goes to stdout; prompts, progress
+and errors go to stderr.
+
+Standard OpenID provider (instead of <host>):
+      --issuer URL          the provider's issuer, exactly as it names itself
+      --client-id ID        the client registered there
+      --client-secret-env VAR  read a confidential client's secret from $VAR
+      --scope SCOPES        scopes (default "openid offline_access"); repeatable
+
+py-oidc-auth server:
+  -l, --login-route PATH    login route (default /auth/v2/login)
+  -t, --token-route PATH    token route (default /auth/v2/token)
+  -d, --device-route PATH   device route (default /auth/v2/device)
+  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081;
+                            0 = any free port (with --issuer: one port, default 0)
+
+Login:
+      --flow KIND           auto | device | code (default auto: device flow,
+                            browser login where the server has none)
+      --force               log in again even if a token is cached
+      --min-validity SECS   refresh when less than SECS remain (default 60)
+      --timeout SECS        time to finish an interactive login (default 600)
+      --no-browser          never open a browser; print the URL only
+      --no-qr               no QR code next to the device code
+      --interactive         allow a login although stdin or stderr is no terminal
+
+Output:
+      --json                the whole token as JSON (usable as OIDC_TOKEN_FILE)
+      --header              "Authorization: Bearer <token>", for curl -H
+
+Store:
+      --store PATH          token store file (default: $OIDC_TOKEN_FILE, else
+                            ~/.cache/<app-name>/token-store.json)
+      --app-name NAME       store folder name (default py-oidc-auth)
+      --list                list stored hosts, their state and expiry
+      --clear               remove every stored token
+      --remove HOST         remove the token of HOST
+
+  -V, --version, -h, --help
+
+Environment: OIDC_TOKEN_FILE (token file for batch jobs), NO_COLOR,
+XDG_CACHE_HOME; a batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no
+interactive login.
+
+Exit codes: 0 ok, 1 authentication failed, 2 usage error,
+            3 login required but no interactive session, 130 cancelled.
+
+Examples:
+  oidc-auth https://myapp.example.org
+  curl -H "$(oidc-auth https://myapp.example.org --header)" https://myapp.example.org/api
+  oidc-auth https://myapp.example.org --min-validity 3600 --json > token.json
+  OIDC_TOKEN_FILE=token.json my-batch-job      # on a node without a browser
+  oidc-auth --issuer https://idp.example.org --client-id my-cli --scope "openid offline_access"
+  oidc-auth --list
+`;
+
+/** This package's version, from its package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The output of `--help` or `--version`. */
+export function answerAtOnce(kind: 'help' | 'version'): string {
+  return kind === 'help' ? HELP : `${version()}\n`;
+}

@@ -1,0 +1,38 @@
+// The oidc-auth command's fast path: with a valid cached token (or --help,
+// --version) it loads only the argument parser and the store reader, prints
+// and returns. Logins, HTTP, xstate and the terminal UI load only when needed.
+import { parseCommandLine, UsageError, type Command } from './args.ts';
+import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
+import { tokenStatus } from '../protocol/token.ts';
+
+function cachedAnswer(command: Command, io: CliIo): boolean {
+  if (command.kind !== 'token' || command.force) return false;
+  try {
+    const token = openStore(command).get(loginKey(command));
+    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
+    io.out.write(formatToken(token, command.output));
+    return true;
+  } catch {
+    return false; // The full path reports what is wrong.
+  }
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err.write(`oidc-auth: ${error.message}\nRun oidc-auth --help for usage.\n`);
+    return EXIT.usage;
+  }
+  if (command.kind === 'help' || command.kind === 'version') {
+    const { answerAtOnce } = await import('./help.ts');
+    io.out.write(answerAtOnce(command.kind));
+    return EXIT.ok;
+  }
+  if (cachedAnswer(command, io)) return EXIT.ok;
+  const { run } = await import('./run.ts');
+  return run(command, io);
+}
