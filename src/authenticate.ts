@@ -1,5 +1,6 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { hostActorFor, type AuthStateView, type HostActor, type Unsubscribe } from './host-actor.ts';
+import { hostActorFor, type HostActor } from './host-actor.ts';
+import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
@@ -77,8 +78,8 @@ export interface AuthStateHandle {
   getSnapshot(): AuthStateView;
   /** Called at once with the current view, then on every change (once a second while the person is asked to act). Returns a function that unsubscribes (it also has `.unsubscribe()`). */
   subscribe(listener: (view: AuthStateView) => void): Unsubscribe;
-  /** The raw xstate actor (for `@xstate/react`'s `useSelector`). Its context holds the token: do not log it. */
-  readonly actor: HostActor['actor'];
+  /** The host's xstate actor (`authActorOf(handle)` from `oidc-auth-client/machines` types it fully, for `@xstate/react`). Its context holds the token: do not log it. */
+  readonly actor: AuthActorRef;
 }
 
 const handles = new WeakMap<HostActor, AuthStateHandle>();
@@ -105,7 +106,7 @@ export function authState(options: ServerOptions & { inspect?: Inspector | undef
       },
       getSnapshot,
       subscribe: (listener) => hostActor.subscribe(listener),
-      actor: hostActor.actor,
+      actor: hostActor.actor as AuthActorRef,
     };
     handles.set(hostActor, handle);
   }

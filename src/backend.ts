@@ -1,7 +1,8 @@
 // What a host's actor needs from a server, whichever kind it is: the
 // py-oidc-auth routes of an application server, or a standard OpenID provider.
 import type { CallbackParams } from './protocol/callback.ts';
-import type { DeviceCode, Token } from './types.ts';
+import type { TokenStore } from './token-store.ts';
+import type { Config, DeviceCode, Token } from './types.ts';
 
 /** How the code-flow callback is received. */
 export interface CallbackPlan {
@@ -32,3 +33,13 @@ export interface Backend {
   loginUrl(redirectUri: string, signal?: AbortSignal): Promise<string>;
   exchangeCode(params: CallbackParams, redirectUri: string, signal: AbortSignal): Promise<Token>;
 }
+
+/** Everything a host's actor needs: where the server is, where tokens live, how to reach it. */
+export interface HostSettings {
+  /** The server: its py-oidc-auth routes or a standard provider. */
+  backend: Backend;
+  store: TokenStore;
+  /** Host mode: the resolved routes. */
+  config?: Config | undefined;
+}
+

@@ -1,38 +1,34 @@
 import { redactValues } from './protocol/redact.ts';
 import { isErrorCode, printable } from './protocol/text.ts';
 /**
- * Stable error codes. Branch on `error.code`, never on the message.
- *
- * Most codes are the RFC 6749 / RFC 8628 `error` values a server sends; the
- * rest describe what happened on our side.
+ * Every error code this library itself produces, as a list (for tests and
+ * exhaustive handling). Most are the RFC 6749 / RFC 8628 `error` values a
+ * server sends; the rest describe what happened on our side.
  */
-export type AuthErrorCode =
-  | 'login_required'
-  | 'access_denied'
-  | 'expired_token'
-  | 'timeout'
-  | 'cancelled'
-  | 'network'
-  | 'invalid_response'
-  | 'invalid_grant'
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'server_error'
-  | 'temporarily_unavailable'
-  | 'authorization_pending'
-  | 'slow_down'
-  | 'unsupported_flow'
-  | 'state_mismatch'
-  | 'issuer_mismatch'
-  | 'invalid_id_token'
-  | 'invalid_scope'
-  | 'store_error'
-  | 'lock_timeout'
-  | 'port_unavailable'
-  | 'unexpected'
-  | (string & {});
+export const KNOWN_AUTH_ERROR_CODES = [
+  'login_required', 'access_denied', 'expired_token', 'timeout', 'cancelled', 'network', 'invalid_response', 'invalid_grant',
+  'invalid_request', 'invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'server_error', 'temporarily_unavailable',
+  'authorization_pending', 'slow_down', 'unsupported_flow', 'state_mismatch', 'issuer_mismatch', 'invalid_id_token', 'invalid_scope',
+  'store_error', 'lock_timeout', 'port_unavailable', 'unexpected',
+] as const;
+
+/**
+ * The known error codes as a closed union: `switch (code as KnownAuthErrorCode)`
+ * can be checked for exhaustiveness (after `isKnownAuthErrorCode(code)`).
+ */
+export type KnownAuthErrorCode = (typeof KNOWN_AUTH_ERROR_CODES)[number];
+
+/**
+ * Stable error codes. Branch on `error.code`, never on the message. A
+ * server may send an OAuth error code that is not in {@link KnownAuthErrorCode}
+ * (an extension); it is passed on as it is, hence the open `string` member.
+ */
+export type AuthErrorCode = KnownAuthErrorCode | (string & {});
+
+/** Whether `code` is one of {@link KNOWN_AUTH_ERROR_CODES}. */
+export function isKnownAuthErrorCode(code: string): code is KnownAuthErrorCode {
+  return (KNOWN_AUTH_ERROR_CODES as readonly string[]).includes(code);
+}
 
 /** Options for {@link AuthError}. */
 export interface AuthErrorOptions {

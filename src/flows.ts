@@ -1,5 +1,6 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { actorKey, hostActorFor, resetHostActors, type AuthStateView, type Unsubscribe, type HostActor } from './host-actor.ts';
+import { actorKey, hostActorFor, resetHostActors, type HostActor } from './host-actor.ts';
+import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
 import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
@@ -70,9 +71,9 @@ export abstract class BaseFlow {
     resetHostActors();
   }
 
-  /** The host's xstate actor (for `@xstate/react`'s `useSelector`, inspection, ...). Its context holds the token: do not log it. */
-  get actor(): HostActor['actor'] {
-    return this.#hostActor.actor;
+  /** The host's xstate actor (`authActorOf(flow)` from `oidc-auth-client/machines` types it fully). Its context holds the token: do not log it. */
+  get actor(): AuthActorRef {
+    return this.#hostActor.actor as AuthActorRef;
   }
 
   /** The stored token of this host, or `undefined` (no request is made). */

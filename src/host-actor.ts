@@ -1,61 +1,25 @@
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { CallbackServer } from './adapters/callback-server.ts';
-import type { Backend } from './backend.ts';
+import type { HostSettings } from './backend.ts';
+
+export type { HostSettings } from './backend.ts';
 import { AuthError } from './errors.ts';
 import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.machine.ts';
 import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from './machines/code-flow.machine.ts';
 import { deviceFlowMachine } from './machines/device-flow.machine.ts';
 import { asAuthError } from './machines/shared.ts';
-import type { PublicDeviceCode } from './protocol/device.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
 import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
-import type { TokenStore } from './token-store.ts';
-import type { Config, Token } from './types.ts';
+import type { Token } from './types.ts';
+import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
 
-/** Everything a host's actor needs: where the server is, where tokens live, how to reach it. */
-export interface HostSettings {
-  /** The server: its py-oidc-auth routes or a standard provider. */
-  backend: Backend;
-  store: TokenStore;
-  /** Host mode: the resolved routes. */
-  config?: Config | undefined;
-}
+export type { AuthActorRef, AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
 
 /** One call's wishes: the machine's request plus how to show things and when to give up. */
 export interface RunOptions extends Omit<AuthRequest, 'mode'>, Presenter {
   mode?: AuthRequest['mode'];
   signal?: AbortSignal | undefined;
-}
-
-/** The lifecycle states, as subscribers see them. */
-export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'device-polling' | 'code-awaiting-callback' | 'authenticated' | 'failed' | 'starting';
-
-/** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
-export interface AuthStateView {
-  host: string;
-  state: AuthStateName;
-  /** Runs started so far on this host's actor. */
-  run: number;
-  /** While the device flow waits: what the person must open and type. */
-  deviceCode?: PublicDeviceCode | undefined;
-  /** While the device flow waits: when its code expires (Unix seconds), for a countdown. */
-  deviceCodeExpiresAt?: number | undefined;
-  /** While the code flow waits: when the login times out (Unix seconds), for a countdown. */
-  loginExpiresAt?: number | undefined;
-  /**
-   * While the person is asked to act (a device code or a login URL shown):
-   * whole seconds left. The view is renewed once a second while they are.
-   */
-  secondsLeft?: number | undefined;
-  /** The code flow's login URL (`http://localhost:<port>/login`; it carries no state). */
-  loginUrl?: string | undefined;
-  /** Access-token expiry (Unix seconds) once authenticated. */
-  expires?: number | undefined;
-  /** Refresh-token expiry (Unix seconds) once authenticated. */
-  refreshExpires?: number | undefined;
-  /** On failure. */
-  error?: { code: string; message: string; status?: number | undefined } | undefined;
 }
 
 type AuthActor = Actor<typeof authMachine>;
@@ -98,9 +62,6 @@ export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, askedSince?: 
     error: context.error ? { code: context.error.code, message: context.error.message, status: context.error.status } : undefined,
   };
 }
-
-/** What `subscribe` returns: call it (React's `useSyncExternalStore`) or its `unsubscribe()` to stop. */
-export type Unsubscribe = (() => void) & { unsubscribe(): void };
 
 /**
  * The one actor of a host in this process, wired to real adapters. Callers
@@ -258,7 +219,7 @@ export class HostActor {
     this.#inspectors.add(inspect);
     const sanitised = sanitizingInspector(inspect);
     const announce = (actorRef: AnyActorRef) => {
-      sanitised({ type: '@xstate.actor', actorRef, rootId: this.actor.sessionId });
+      sanitised({ type: '@xstate.actor', actorRef, rootId: this.actor.sessionId } as { type: string });
       const children = (actorRef.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {};
       for (const child of Object.values(children)) if (child) announce(child);
     };

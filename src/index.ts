@@ -8,16 +8,13 @@ export { authenticate, authState, type AuthenticateOptions, type AuthStateHandle
 export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
 export { TokenStore, defaultStorePath, type TokenStoreOptions, type StoredLogin } from './token-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
-export { AuthError, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.ts';
-export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind } from './types.ts';
+export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions } from './errors.ts';
+export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind, type Environment } from './types.ts';
 export type { ServerOptions } from './settings.ts';
 export type { Presenter } from './presenter.ts';
-export type { AuthStateView, AuthStateName, Unsubscribe } from './host-actor.ts';
+export type { AuthStateView, AuthStateName, AuthActorRef, Unsubscribe } from './views.ts';
 export type { PublicDeviceCode } from './protocol/device.ts';
 export { normalizeHost } from './protocol/host.ts';
-export { authMachine, type AuthContext, type AuthEvent, type AuthRequest } from './machines/auth.machine.ts';
-export { deviceFlowMachine, type DeviceFlowOutput } from './machines/device-flow.machine.ts';
-export { codeFlowMachine, type CodeFlowOutput } from './machines/code-flow.machine.ts';
 export { BATCH_VARIABLES } from './adapters/environment.ts';
 export {
   Client, DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,

@@ -3,8 +3,13 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { redact } from './protocol/redact.ts';
 
-/** What the `inspect` option takes: an xstate inspection observer or function (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
-export type Inspector = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+/**
+ * What the `inspect` option takes: an xstate inspection observer or function
+ * (e.g. `@statelyai/inspect`'s `inspector.inspect`). It receives xstate's
+ * `InspectionEvent`s; the type names none of xstate's, so the root entry
+ * type-checks without xstate's declarations.
+ */
+export type Inspector = { next?(event: never): void } | ((event: never) => void);
 
 type Snapshotish = { status?: unknown; value?: unknown; context?: unknown; output?: unknown; error?: unknown; tags?: unknown };
 
@@ -44,22 +49,24 @@ export function safeActorRef<T>(ref: T): T {
   return safe as T;
 }
 
-/** A copy of an inspection event without secrets (tokens, codes, verifiers, device codes) in events, snapshots, actor references or action parameters. */
-export function sanitizeInspectionEvent(event: InspectionEvent): InspectionEvent {
+/** A copy of an inspection event (xstate's `InspectionEvent`) without secrets (tokens, codes, verifiers, device codes) in events, snapshots, actor references or action parameters. */
+export function sanitizeInspectionEvent<T extends { type: string }>(inspectionEvent: T): T {
+  const event = inspectionEvent as unknown as InspectionEvent;
   const copy: Record<string, unknown> = { ...event, actorRef: safeActorRef(event.actorRef) };
   if ('sourceRef' in event && event.sourceRef) copy.sourceRef = safeActorRef(event.sourceRef);
   if ('event' in event) copy.event = redact(event.event);
   if ('snapshot' in event) copy.snapshot = sanitizeSnapshot(event.snapshot);
   if ('action' in event && event.action) copy.action = { ...event.action, params: redact((event.action as { params?: unknown }).params) };
-  return copy as unknown as InspectionEvent;
+  return copy as unknown as T;
 }
 
 /** Wrap an inspector so that it only ever receives sanitised events. */
-export function sanitizingInspector(inspector: Inspector): (event: InspectionEvent) => void {
-  const next = typeof inspector === 'function' ? inspector : (event: InspectionEvent) => inspector.next?.(event);
+export function sanitizingInspector(inspector: Inspector): (event: { type: string }) => void {
+  const target = inspector as Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  const next = typeof target === 'function' ? target : (event: InspectionEvent) => target.next?.(event);
   return (event) => {
     try {
-      next(sanitizeInspectionEvent(event));
+      next(sanitizeInspectionEvent(event as InspectionEvent));
     } catch {
       // An inspector that throws must not break the login.
     }

@@ -21,11 +21,11 @@
  */
 import { useSyncExternalStore } from 'react';
 import { authState } from './authenticate.ts';
-import type { AuthStateView } from './host-actor.ts';
+import type { AuthStateView } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import type { ServerOptions } from './settings.ts';
 
-export type { AuthStateView } from './host-actor.ts';
+export type { AuthStateView } from './views.ts';
 
 /**
  * The secret-free view of a server's token lifecycle, kept current: the same

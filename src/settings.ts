@@ -1,9 +1,9 @@
 import { routesBackend } from './adapters/routes.ts';
-import type { HostSettings } from './host-actor.ts';
+import type { HostSettings } from './backend.ts';
 import { defaultMetadataFolder } from './oidc/metadata-cache.ts';
 import { providerBackend, type ProviderSettings } from './oidc/provider-backend.ts';
 import { defaultStore, type TokenStore } from './token-store.ts';
-import { DEFAULT_CONFIG, type Config } from './types.ts';
+import { DEFAULT_CONFIG, type Config, type Environment } from './types.ts';
 
 export { defaultStore } from './token-store.ts';
 
@@ -56,7 +56,7 @@ function required(value: string | undefined): value is string {
 }
 
 /** Fill in defaults, pick the store, and make the backend for the server kind. */
-export function resolveSettings(options: ServerOptions, env: NodeJS.ProcessEnv = process.env): HostSettings {
+export function resolveSettings(options: ServerOptions, env: Environment = process.env): HostSettings {
   const store = options.store ?? defaultStore(options.appName, env);
   if (options.issuer !== undefined) {
     if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');

@@ -5,7 +5,7 @@ import { withFileLock } from './adapters/lock.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
 import { storeKey } from './protocol/store-key.ts';
 import { isEvictable, nowSeconds } from './protocol/token.ts';
-import type { Token } from './types.ts';
+import type { Token, Environment } from './types.ts';
 
 /** Options for {@link TokenStore}. */
 export interface TokenStoreOptions {
@@ -28,7 +28,7 @@ export interface StoredLogin extends StoreEntry {
 }
 
 /** The Python client's default store path for `appName`. */
-export function defaultStorePath(appName = 'py-oidc-auth', env: NodeJS.ProcessEnv = process.env): string {
+export function defaultStorePath(appName = 'py-oidc-auth', env: Environment = process.env): string {
   const cache = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
   return path.join(cache, appName, 'token-store.json');
 }
@@ -161,7 +161,7 @@ export class TokenStore {
  * The store used when none is given: the file named by `OIDC_TOKEN_FILE`
  * if set, else the Python client's default store for `appName`.
  */
-export function defaultStore(appName?: string, env: NodeJS.ProcessEnv = process.env): TokenStore {
+export function defaultStore(appName?: string, env: Environment = process.env): TokenStore {
   const tokenFile = tokenFileFromEnv(env);
   return tokenFile ? new TokenStore({ path: tokenFile }) : new TokenStore({ appName });
 }

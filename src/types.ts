@@ -73,3 +73,6 @@ export const DEFAULT_CONFIG: Omit<Config, 'host'> = Object.freeze({
   redirectPorts: [53100, 53101, 53102, 53103, 53104, 53105],
   requestTimeout: 30,
 });
+
+/** Environment variables, as `process.env` has them (no Node types needed to name them). */
+export type Environment = Readonly<Record<string, string | undefined>>;

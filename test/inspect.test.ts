@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InspectionEvent } from 'xstate';
 import { authenticate, authState, Client, type AuthStateView } from '../src/index.ts';
+import { authActorOf } from '../src/machines.ts';
 import { startScriptedProvider } from './fixtures/scripted-provider.ts';
 import { personApproves, startWorld } from './fixtures/world.ts';
 import { closedAfterEach } from './helpers/servers.ts';
@@ -59,7 +60,7 @@ describe('watching a login', () => {
     assert.ok(polling.secondsLeft !== undefined && polling.secondsLeft > 500 && polling.secondsLeft <= 600);
     assert.equal(views.at(-1)?.state, 'authenticated');
     assert.equal(views.at(-1)?.expires, token.expires);
-    assert.equal(handle.actor.getSnapshot().context.token?.access_token, token.access_token, 'the raw actor is the one that logged in');
+    assert.equal(authActorOf(handle).getSnapshot().context.token?.access_token, token.access_token, 'the raw actor is the one that logged in');
     JSON.parse(JSON.stringify(views));
   });
 

@@ -41,9 +41,9 @@ describe('layout', () => {
     const pkg = JSON.parse(read('package.json')) as { type: string; sideEffects: boolean; engines: { node: string }; exports: Record<string, Record<string, string>> };
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.sideEffects, false);
-    assert.equal(pkg.engines.node, '>=22');
+    assert.equal(pkg.engines.node, '>=22.12', 'the oldest Node admitted is the one the tests run the CLI on (tools/oldest-node)');
     assert.equal(Object.keys(pkg.exports['.'] ?? {})[0], 'types');
-    assert.equal(Object.keys(pkg.exports['./react'] ?? {})[0], 'types');
+    for (const entry of ['./machines', './react']) assert.equal(Object.keys(pkg.exports[entry] ?? {})[0], 'types', entry);
   });
 
   it('the root entry never loads React: only src/react.ts imports it, and nothing imports src/react.ts', () => {
@@ -54,10 +54,16 @@ describe('layout', () => {
     }
   });
 
-  it('every export of src/index.ts has TSDoc at its declaration', () => {
-    const index = read('src/index.ts');
+  it('every export of the entries (src/index.ts, src/machines.ts, src/react.ts) has TSDoc at its declaration', () => {
     const missing: string[] = [];
-    for (const match of index.matchAll(/export (?:type )?\{([^}]+)\} from '([^']+)'/g)) {
+    const entries = ['src/index.ts', 'src/machines.ts', 'src/react.ts'];
+    for (const entry of entries) {
+      const own = read(entry);
+      for (const match of own.matchAll(/^export (?:async )?(?:function|const|type|interface) (\w+)/gm)) {
+        if (!new RegExp(`/\\*\\*(?:(?!\\*/)[^])*\\*/\\s*export (?:async )?(?:function|const|type|interface) ${match[1]}\\b`).test(own)) missing.push(`${entry}: ${match[1]}`);
+      }
+    }
+    for (const match of entries.map(read).join('\n').matchAll(/export (?:type )?\{([^}]+)\} from '([^']+)'/g)) {
       const source = read(path.join('src', match[2] ?? '').replace(/\.ts$/, '') + '.ts');
       for (const raw of (match[1] ?? '').split(',')) {
         const name = raw.replace(/\btype\b/, '').trim();

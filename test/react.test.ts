@@ -8,6 +8,7 @@ import { createElement as h, useSyncExternalStore } from 'react';
 import { useSelector } from '@xstate/react';
 import { authenticate, authState, type DeviceCode, type ServerOptions } from '../src/index.ts';
 import { LoginStatus } from '../examples/ink-status/status.ts';
+import { authActorOf } from '../src/machines.ts';
 import { Person } from './fixtures/person.ts';
 import { startWorld } from './fixtures/world.ts';
 import { closedAfterEach } from './helpers/servers.ts';
@@ -90,12 +91,12 @@ describe('React, with a real renderer', () => {
     for (const frame of frames) assert.ok(!frame.includes(token.access_token) && !frame.includes(token.refresh_token));
   });
 
-  it("@xstate/react's useSelector(handle.actor, ...) follows the same actor", { timeout: 30_000 }, async () => {
+  it("@xstate/react's useSelector(authActorOf(handle), ...) follows the same actor", { timeout: 30_000 }, async () => {
     const world = track(await startWorld());
     const options: ServerOptions = { host: world.app.host, store: world.store };
     const handle = authState(options);
     function State() {
-      const value = useSelector(handle.actor, (snapshot) => JSON.stringify(snapshot.value));
+      const value = useSelector(authActorOf(handle), (snapshot) => JSON.stringify(snapshot.value));
       return h(Text, null, value);
     }
     const { result, warnings } = await reactWarnings(async () => {

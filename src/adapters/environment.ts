@@ -1,3 +1,5 @@
+import type { Environment } from '../types.ts';
+
 /**
  * Variables that mark a batch job of a scheduler, an MPI rank or a CI run:
  * no person is at the keyboard even if a terminal seems attached. Notebook
@@ -17,7 +19,7 @@ export interface InteractiveDecision {
 }
 
 /** The batch variable that says no person is here, if any (an interactive scheduler session with a terminal is no batch job). */
-function batchVariable(env: NodeJS.ProcessEnv): string | undefined {
+function batchVariable(env: Environment): string | undefined {
   if (env.SLURM_PTY_PORT) return undefined; // srun --pty: an interactive SLURM session.
   if (env.PBS_ENVIRONMENT === 'PBS_INTERACTIVE') return undefined; // qsub -I
   if (env.CI === 'false' || env.CI === '0') return BATCH_VARIABLES.find((name) => name !== 'CI' && !!env[name]);
@@ -33,7 +35,7 @@ function batchVariable(env: NodeJS.ProcessEnv): string | undefined {
  */
 export function decideInteractive(
   requested: boolean | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = process.env,
   tty: { stdin: boolean; stderr: boolean } = { stdin: process.stdin.isTTY === true, stderr: process.stderr.isTTY === true },
 ): InteractiveDecision {
   if (requested === false) return { interactive: false, why: 'interactive: false was given' };
@@ -45,7 +47,7 @@ export function decideInteractive(
 }
 
 /** The token file named by `OIDC_TOKEN_FILE`, if any. */
-export function tokenFileFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function tokenFileFromEnv(env: Environment = process.env): string | undefined {
   const value = env.OIDC_TOKEN_FILE;
   return value === undefined || value.trim() === '' ? undefined : value;
 }

@@ -10,9 +10,10 @@ import path from 'node:path';
 import { get, type HttpOptions } from '../adapters/http.ts';
 import { currentUid, readOwnFile } from '../adapters/safe-file.ts';
 import { successJson } from '../protocol/oauth.ts';
+import type { Environment } from '../types.ts';
 
 /** The user's private cache folder for provider metadata: `${XDG_CACHE_HOME:-~/.cache}/oidc-auth-client/metadata`. */
-export function defaultMetadataFolder(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultMetadataFolder(env: Environment = process.env): string {
   const cache = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
   return path.join(cache, 'oidc-auth-client', 'metadata');
 }
