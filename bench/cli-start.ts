@@ -9,6 +9,9 @@ export interface CliStartResult {
   nodeMs: number;
   cliMs: number;
   ratio: number;
+  /** `oidc-auth --version` (the fast path, like `--help`). */
+  versionMs: number;
+  versionRatio: number;
 }
 
 export function benchCliStart(runs = 40): CliStartResult {
@@ -18,10 +21,12 @@ export function benchCliStart(runs = 40): CliStartResult {
     const medians = interleavedMedians({
       node: ['-e', '0'],
       cli: [path.join(root, 'dist', 'cli.js'), host, '--json', '--store', store.path],
+      version: [path.join(root, 'dist', 'cli.js'), '--version'],
     }, runs);
     const nodeMs = medians.node ?? Number.NaN;
     const cliMs = medians.cli ?? Number.NaN;
-    return { runs, nodeMs, cliMs, ratio: cliMs / nodeMs };
+    const versionMs = medians.version ?? Number.NaN;
+    return { runs, nodeMs, cliMs, ratio: cliMs / nodeMs, versionMs, versionRatio: versionMs / nodeMs };
   } finally {
     store.cleanup();
   }
@@ -29,5 +34,5 @@ export function benchCliStart(runs = 40): CliStartResult {
 
 if (import.meta.main) {
   const result = benchCliStart(Number(process.argv[2] ?? 40));
-  console.log(`node -e 0: ${result.nodeMs.toFixed(1)} ms; oidc-auth HOST --json (cached): ${result.cliMs.toFixed(1)} ms; ratio ${result.ratio.toFixed(2)}x over ${result.runs} interleaved runs (goal <= 2x)`);
+  console.log(`node -e 0: ${result.nodeMs.toFixed(1)} ms; oidc-auth HOST --json (cached): ${result.cliMs.toFixed(1)} ms; ratio ${result.ratio.toFixed(2)}x; --version ${result.versionMs.toFixed(1)} ms (${result.versionRatio.toFixed(2)}x) over ${result.runs} interleaved runs (goal <= 2x)`);
 }
