@@ -121,4 +121,12 @@ describe('oidc-auth in a terminal', () => {
     term.write('\u0003');
     assert.equal(await term.exited, 130);
   });
+
+  it('npm run demo in a terminal: the provider\'s development notices never reach the person', { timeout: 60_000 }, async () => {
+    const demo = path.join(import.meta.dirname, '..', 'scripts', 'demo.ts');
+    const term = spawnPty(process.execPath, [demo, '--auto-approve'], baseEnv);
+    assert.equal(await term.exited, 0, term.text);
+    assert.match(term.text, /Token summary/);
+    assert.doesNotMatch(term.text, /oidc-provider (WARNING|NOTICE)/);
+  });
 });

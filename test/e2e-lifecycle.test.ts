@@ -55,7 +55,7 @@ describe('code flow', () => {
   it('CodeFlow: a denial in the browser ends with access_denied and the page says so', async () => {
     world = await startWorld();
     let page: Promise<{ status: number; text: string }> | undefined;
-    const flow = new CodeFlow(world.app.host, { store: world.store, redirectPorts: ports(53102), openBrowser: (url) => void (page = new Person({ deny: true }).visit(url)), onLoginUrl: () => {} });
+    const flow = new CodeFlow(world.app.host, { store: world.store, interactive: true, redirectPorts: ports(53102), openBrowser: (url) => void (page = new Person({ deny: true }).visit(url)), onLoginUrl: () => {} });
     await assert.rejects(flow.authenticate(), isAuthError('access_denied'));
     const seen = await page;
     assert.equal(seen?.status, 400);
@@ -109,7 +109,7 @@ describe('refresh', () => {
   it('DeviceFlow#refresh(refreshToken) refreshes explicitly and stores the result', async () => {
     world = await startWorld();
     const first = await deviceLogin(world);
-    const flow = new DeviceFlow(world.app.host, { store: world.store });
+    const flow = new DeviceFlow(world.app.host, { store: world.store, interactive: true });
     const next = await flow.refresh(first.refresh_token);
     assert.notEqual(next.access_token, first.access_token);
     assert.equal(flow.token?.access_token, next.access_token);
@@ -148,7 +148,7 @@ describe('device flow details', () => {
 
   it('getDeviceCode() then poll() logs in step by step', async () => {
     world = await startWorld();
-    const flow = new DeviceFlow(world.app.host, { store: world.store });
+    const flow = new DeviceFlow(world.app.host, { store: world.store, interactive: true });
     const code = await flow.getDeviceCode();
     assert.match(code.uri, /user_code=/);
     const approval = new Person().visit(code.uri);
@@ -173,12 +173,15 @@ describe('non-interactive runs', () => {
     assert.equal(world.app.requests.device, 0, 'no login was started');
   });
 
-  it('a batch-job variable blocks interactive login even with interactive: true', async () => {
+  it('a batch-job variable blocks a login when nobody chose; interactive: true (the person\'s choice) wins over it', async () => {
     world = await startWorld();
     process.env.SLURM_JOB_ID = '42';
     try {
-      await assert.rejects(authenticate({ host: world.app.host, store: world.store, interactive: true }), (error: unknown) =>
-        error instanceof AuthError && error.code === 'login_required' && /SLURM_JOB_ID/.test(error.message));
+      await assert.rejects(authenticate({ host: world.app.host, store: world.store }), (error: unknown) =>
+        error instanceof AuthError && error.code === 'login_required' && /SLURM_JOB_ID is set; pass --interactive/.test(error.message));
+      assert.equal(world.app.requests.device, 0);
+      const token = await deviceLogin(world);
+      assert.ok(token.access_token, 'interactive: true logged in despite SLURM_JOB_ID');
     } finally {
       delete process.env.SLURM_JOB_ID;
     }

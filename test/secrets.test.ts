@@ -74,7 +74,7 @@ describe('no secret in any output', () => {
     }));
     await world.store.put(world.app.host, expired());
     const views: AuthStateView[] = [];
-    const flow = new DeviceFlow(world.app.host, { store: world.store, openBrowser: false });
+    const flow = new DeviceFlow(world.app.host, { store: world.store, interactive: true, openBrowser: false });
     flow.subscribe((view) => views.push(view));
     const failure = await authenticate({ host: world.app.host, store: world.store, interactive: true, flow: 'device', openBrowser: false, onDeviceCode: () => {} }).catch((error: unknown) => error);
     assert.ok(failure instanceof AuthError && failure.code === 'expired_token');
