@@ -89,6 +89,23 @@ const base64url = (bytes: Buffer) => bytes.toString('base64url');
 /** RFC 6749 2.3.1: id and secret are form-encoded before Basic authentication. */
 const formEncode = (text: string) => new URLSearchParams([['', text]]).toString().slice(1);
 
+/** `Basic base64(id:secret)`, the two form-encoded (RFC 6749 2.3.1) or as they are. */
+function basicHeader(clientId: string, secret: string, encoded: boolean): string {
+  const pair = encoded ? `${formEncode(clientId)}:${formEncode(secret)}` : `${clientId}:${secret}`;
+  return `Basic ${Buffer.from(pair).toString('base64')}`;
+}
+
+/**
+ * Whether a refused refresh means the refresh token is dead: `invalid_grant`,
+ * or `invalid_request` / `unauthorized_client` with 400 or 401, which some
+ * providers answer for an unknown or expired refresh token.
+ */
+export function refreshTokenIsDead(error: AuthError): boolean {
+  // GitHub documents bad_refresh_token for one that is incorrect or expired.
+  if (error.code === 'invalid_grant' || error.code === 'unauthorized' || error.code === 'bad_refresh_token') return true;
+  return (error.code === 'invalid_request' || error.code === 'unauthorized_client') && (error.status === 400 || error.status === 401);
+}
+
 /** A PKCE verifier (43 chars) and its S256 challenge. */
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = base64url(randomBytes(32));
@@ -182,7 +199,7 @@ export class Client {
       case 'none':
         return { form: { client_id: this.clientId }, headers: {} };
       case 'client_secret_basic':
-        return { form: {}, headers: { authorization: `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(needSecret())}`).toString('base64')}` } };
+        return { form: {}, headers: { authorization: basicHeader(this.clientId, needSecret(), true) } };
       case 'client_secret_post':
         return { form: { client_id: this.clientId, client_secret: needSecret() }, headers: {} };
       case 'client_secret_jwt':
@@ -201,9 +218,26 @@ export class Client {
   /** POST to an endpoint with client authentication; the JSON answer or an AuthError. */
   async #post(endpoint: string, form: Record<string, string>, what: string, signal?: AbortSignal): Promise<{ body: Record<string, unknown>; status: number }> {
     const auth = await this.#authenticateClient(endpoint);
-    const sent = { ...auth.form, ...form };
     try {
-      const response = await postForm(endpoint, sent, { ...this.#http, headers: auth.headers, signal });
+      return await this.#send(endpoint, { ...auth.form, ...form }, auth.headers, what, signal);
+    } catch (error) {
+      // RFC 6749 2.3.1 form-encodes id and secret before Basic; several providers compare them undecoded.
+      // When the two forms differ and the provider refuses the client, the raw form is tried once.
+      const { clientSecret } = this.options;
+      const raw = clientSecret ? basicHeader(this.clientId, clientSecret, false) : undefined;
+      if (!(error instanceof AuthError && error.code === 'invalid_client' && this.#authMethod === 'client_secret_basic' && raw && raw !== auth.headers.authorization)) throw error;
+      try {
+        return await this.#send(endpoint, form, { authorization: raw }, what, signal);
+      } catch (second) {
+        if (!(second instanceof AuthError)) throw second;
+        throw new AuthError(second.code, `${second.message} (Client authentication client_secret_basic was tried with the id and secret form-encoded, as RFC 6749 2.3.1 says, and then as they are; both were refused. Check the secret, or set clientAuthMethod: 'client_secret_post'.)`, { status: second.status, detail: second.detail });
+      }
+    }
+  }
+
+  async #send(endpoint: string, sent: Record<string, string>, headers: Record<string, string>, what: string, signal?: AbortSignal): Promise<{ body: Record<string, unknown>; status: number }> {
+    try {
+      const response = await postForm(endpoint, sent, { ...this.#http, headers, signal });
       return { body: successJson(response.status, response.text, what, response), status: response.status };
     } catch (error) {
       // Whatever the request carried (codes, tokens, assertions, secrets) never comes back in an error.
@@ -297,7 +331,9 @@ export class Client {
     const state = options.state ?? base64url(randomBytes(16));
     const nonce = base64url(randomBytes(16));
     const scope = scopeList(options.scope);
-    const authUri = this.buildAuthRequestUri({ ...options, scope, state, nonce, codeChallenge: challenge });
+    // OpenID Connect Core 11: offline_access needs prompt=consent, or providers drop it (and the refresh token dies with the browser session).
+    const prompt = options.prompt ?? (scope.includes('offline_access') ? 'consent' : undefined);
+    const authUri = this.buildAuthRequestUri({ ...options, scope, state, nonce, codeChallenge: challenge, prompt });
     const flow: AuthCodeFlow = { authUri, state, redirectUri: options.redirectUri, scope, codeVerifier: verifier, nonce };
     if (options.maxAge !== undefined) flow.maxAge = options.maxAge;
     if (this.configuration.issuer) flow.issuer = this.configuration.issuer;
@@ -398,7 +434,9 @@ export class Client {
 
   /**
    * Use a refresh token. `tokenItem` is the raw token or any object
-   * `rtGetter` reads it from. On `invalid_grant` `onRemovingRt(tokenItem)` runs;
+   * `rtGetter` reads it from. When the refresh token is dead (`invalid_grant`,
+   * or 400/401 `invalid_request`/`unauthorized_client`, which some providers
+   * send for an unknown or expired one) `onRemovingRt(tokenItem)` runs;
    * on a rotated refresh token `onUpdatingRt(tokenItem, newRt)` runs (both
    * awaited) unless `onUpdatingRt` is `false` (migration: the new token then
    * reaches `onObtainingTokens` instead).
@@ -411,7 +449,7 @@ export class Client {
       if (response.refresh_token !== undefined && onUpdatingRt) await onUpdatingRt(tokenItem, response.refresh_token);
       return response;
     } catch (error) {
-      if (error instanceof AuthError && error.code === 'invalid_grant') await (options.onRemovingRt ?? this.options.onRemovingRt)?.(tokenItem);
+      if (error instanceof AuthError && refreshTokenIsDead(error)) await (options.onRemovingRt ?? this.options.onRemovingRt)?.(tokenItem);
       throw error;
     }
   }

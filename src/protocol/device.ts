@@ -33,22 +33,23 @@ export function parseDeviceCodeResponse(body: unknown, status?: number): DeviceC
     });
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('is not a JSON object');
   const record = body as Record<string, unknown>;
-  for (const field of ['device_code', 'user_code', 'verification_uri'] as const) {
-    if (typeof record[field] !== 'string' || record[field] === '') throw fail(`has no ${field}`);
+  // Google and Entra ID's v1 endpoint name it verification_url (their documented wire format).
+  const verificationUri = record.verification_uri ?? record.verification_url;
+  for (const [field, value] of [['device_code', record.device_code], ['user_code', record.user_code], ['verification_uri', verificationUri]] as const) {
+    if (typeof value !== 'string' || value === '') throw fail(`has no ${field}`);
   }
-  const verificationUri = record.verification_uri as string;
   // These are shown on a terminal and opened in a browser: a control character or a space in them is an attack, not a typo.
   if (hasControl(record.user_code as string) || (record.user_code as string).includes('\n')) throw fail('has a user_code with control characters');
-  if (!isWebUrl(verificationUri)) throw fail('has a verification_uri that is not an http(s) URL');
+  if (!isWebUrl(verificationUri as string)) throw fail('has a verification_uri that is not an http(s) URL');
   const complete = typeof record.verification_uri_complete === 'string' && isWebUrl(record.verification_uri_complete)
     ? record.verification_uri_complete
     : undefined;
   return {
-    uri: complete ?? verificationUri,
+    uri: complete ?? (verificationUri as string),
     user_code: record.user_code as string,
     device_code: record.device_code as string,
     interval: Math.max(1, Math.ceil(positive(record.interval) ?? DEFAULT_INTERVAL)),
-    verification_uri: verificationUri,
+    verification_uri: verificationUri as string,
     verification_uri_complete: complete,
     expires_in: Math.ceil(positive(record.expires_in) ?? DEFAULT_DEVICE_CODE_LIFETIME),
   };

@@ -46,11 +46,14 @@ export function extractOAuthError(body: unknown): OAuthErrorBody | undefined {
 /** What the person should do next, per error code. */
 const NEXT_STEP: Partial<Record<AuthErrorCode, string>> = {
   access_denied: 'The login was denied. Run the login again and approve the request.',
+  authorization_declined: 'The login was declined. Run the login again and approve the request.',
+  bad_refresh_token: 'The refresh token is incorrect or expired. Log in again.',
   expired_token: 'The login code expired before it was approved. Run the login again and finish it before the code expires.',
   invalid_grant: 'The server rejected the grant (the refresh token or code is expired, revoked or already used). Log in again, e.g. `oidc-auth <host> --force`.',
   invalid_client: 'The server does not accept this client. Check the host and the server\'s client registration.',
   unauthorized_client: 'This client may not use this grant. Check the server\'s client registration.',
-  invalid_request: 'The server rejected the request. Check the host and the route options.',
+  invalid_request: 'The server rejected the request as malformed or no longer valid (for a refresh: the refresh token is unknown or expired). Log in again; if it persists, check the server settings.',
+  unauthorized: 'The server refused it on its own side (its session for this login ended, or the token is not valid there); this is no denial by you. Log in again.',
   unsupported_grant_type: 'The server does not support this grant. Try another flow (flow: "code" or "device").',
   server_error: 'The server failed. Try again later; if it persists, tell the server\'s operators.',
   temporarily_unavailable: 'The server is temporarily unavailable. Try again later.',
@@ -108,7 +111,8 @@ export function interpretErrorResponse(status: number, text: string, what = 'The
     return new AuthError(error.error, `${what} failed: ${error.error}${description}. ${nextStep(error.error)}`, { status, detail });
   }
   const message = parsed.value !== null && typeof parsed.value === 'object' ? (parsed.value as Record<string, unknown>).detail : undefined;
-  const code: AuthErrorCode = status >= 500 ? 'server_error' : status === 400 || status === 422 ? 'invalid_request' : status === 401 || status === 403 ? 'access_denied' : 'invalid_response';
+  // Only an OAuth access_denied is the person's denial: a bare 401/403 is the server refusing on its own side.
+  const code: AuthErrorCode = status >= 500 ? 'server_error' : status === 400 || status === 422 ? 'invalid_request' : status === 401 || status === 403 ? 'unauthorized' : 'invalid_response';
   const said = typeof message === 'string' ? `: ${redactText(message)}` : '';
   return new AuthError(code, `${what} failed with HTTP ${status}${said}. ${nextStep(code)}`, { status, detail });
 }
