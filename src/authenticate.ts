@@ -96,7 +96,7 @@ const handles = new WeakMap<HostActor, AuthStateHandle>();
  * ```
  */
 export function authState(options: ServerOptions & { inspect?: Inspector | undefined }): AuthStateHandle {
-  const hostActor = hostActorFor(resolveSettings(options), options.inspect);
+  const hostActor = hostActorFor(resolveSettings(options), options.inspect, { watchOnly: true });
   let handle = handles.get(hostActor);
   if (!handle) {
     const getSnapshot = () => hostActor.view();

@@ -41,5 +41,11 @@ export interface HostSettings {
   store: TokenStore;
   /** Host mode: the resolved routes. */
   config?: Config | undefined;
+  /**
+   * How the server is reached (routes, ports, timeouts, client, transport),
+   * to tell whether a later call for the same server asks for the same. Kept
+   * in memory only, never shown (it may hold the client secret).
+   */
+  fingerprint?: string | undefined;
 }
 

@@ -69,7 +69,7 @@ export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, askedSince?: 
  */
 export class HostActor {
   readonly key: string;
-  readonly settings: HostSettings;
+  #settings: HostSettings;
   readonly actor: AuthActor;
   readonly #waiters = new Set<Waiter>();
   #presenter: Presenter = {};
@@ -77,7 +77,7 @@ export class HostActor {
   readonly #inspectors = new Set<Inspector>();
 
   constructor(settings: HostSettings, inspect?: Inspector) {
-    this.settings = settings;
+    this.#settings = settings;
     const { backend } = settings;
     this.key = backend.key;
     if (inspect) this.#inspectors.add(inspect);
@@ -227,6 +227,25 @@ export class HostActor {
     this.actor.system.inspect(sanitised);
   }
 
+  /** How this host is reached now (adapters read it at each step). */
+  get settings(): HostSettings {
+    return this.#settings;
+  }
+
+  /**
+   * Use `settings` from now on, when a later call for the same server asks
+   * for other ones (another `fetch`, ports, client options): between runs it
+   * takes effect; during a run it cannot, and that is said, never ignored.
+   */
+  adopt(settings: HostSettings): void {
+    if (settings.fingerprint === this.#settings.fingerprint) return;
+    if (this.busy) {
+      throw new AuthError('settings_conflict', `A login or refresh for ${this.key} is in progress with other settings (transport, ports, client or routes) than this call's. ` +
+        'Wait for it to finish, or use the same settings for every call to this server.');
+    }
+    this.#settings = settings;
+  }
+
   /** Whether a run is in flight. */
   get busy(): boolean {
     return !isSettled(this.actor.getSnapshot());
@@ -315,15 +334,20 @@ export function actorKey(settings: Pick<HostSettings, 'backend' | 'store'>): str
   return `${settings.backend.key} ${settings.store.path}`;
 }
 
-/** The host's actor in this process, made on first use; `inspect` is added to it (once). */
-export function hostActorFor(settings: HostSettings, inspect?: Inspector): HostActor {
+/**
+ * The host's actor in this process, made on first use; `inspect` is added to
+ * it (once). A call with other settings than the actor has makes them take
+ * effect between runs, or throws `settings_conflict` during one.
+ */
+export function hostActorFor(settings: HostSettings, inspect?: Inspector, options: { watchOnly?: boolean } = {}): HostActor {
   const key = actorKey(settings);
   let actor = actors.get(key);
   if (!actor) {
     actor = new HostActor(settings, inspect);
     actors.set(key, actor);
-  } else if (inspect) {
-    actor.addInspector(inspect);
+  } else {
+    if (!options.watchOnly) actor.adopt(settings); // Watching (authState) changes nothing about how the server is reached.
+    if (inspect) actor.addInspector(inspect);
   }
   return actor;
 }

@@ -39,10 +39,11 @@ export function showDeviceCode(presenter: Presenter, code: DeviceCode): void {
   void openWith(presenter, code.uri);
 }
 
-/** How to reach the loopback callback when the browser runs on another machine. */
+/** Where the browser returns, which the provider must accept, and how to reach it when the browser runs on another machine. */
 export function sshHint(redirectUri: string): string {
   const port = new URL(redirectUri).port;
-  return `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>`;
+  return `The login returns to ${redirectUri}; the provider must accept exactly that redirect URI.\n` +
+    `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>`;
 }
 
 /** Show the code-flow login URL with the SSH hint, and open it. */

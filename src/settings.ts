@@ -24,7 +24,12 @@ export interface ServerOptions {
   tokenRoute?: string | undefined;
   /** @default '/auth/v2/device' */
   deviceRoute?: string | undefined;
-  /** Loopback ports tried in order for the code-flow callback (host mode). @default 53100-53105 */
+  /**
+   * Loopback ports tried in order for the code-flow callback. Host mode
+   * default: 53100-53105. Issuer mode default: `[redirectPort ?? 0]` (0 = any
+   * free port, for providers that allow any loopback port, RFC 8252 7.3);
+   * give the registered ports for a provider that matches redirect URIs exactly.
+   */
   redirectPorts?: number[] | undefined;
   /** A standard OpenID provider's issuer URL, exactly as its discovery document names it. */
   issuer?: string | undefined;
@@ -51,6 +56,21 @@ export interface ServerOptions {
   fetch?: typeof globalThis.fetch | undefined;
 }
 
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+
+/** Options as a comparable string: functions and keys by identity, everything else by value. */
+function fingerprint(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (typeof inner === 'function' || (inner !== null && typeof inner === 'object' && !Array.isArray(inner) && Object.getPrototypeOf(inner) !== Object.prototype)) {
+      let id = identities.get(inner as object);
+      if (id === undefined) identities.set(inner as object, (id = (nextIdentity += 1)));
+      return `#${id}`;
+    }
+    return inner;
+  }) ?? '';
+}
+
 function required(value: string | undefined): value is string {
   return typeof value === 'string' && value.trim() !== '';
 }
@@ -62,10 +82,11 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
     if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');
     if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');
     const backend = providerBackend(
-      { issuer: options.issuer.trim(), clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPort: options.redirectPort, client: options.client },
+      { issuer: options.issuer.trim(), clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client },
       { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
     );
-    return { backend, store };
+    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch };
+    return { backend, store, fingerprint: fingerprint(reach) };
   }
   if (!required(options.host)) {
     throw new TypeError('host is required: the base URL of the py-oidc-auth application server, e.g. https://myapp.example.org (or give issuer + clientId for a standard OpenID provider)');
@@ -78,5 +99,5 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
     redirectPorts: options.redirectPorts ?? [...DEFAULT_CONFIG.redirectPorts],
     requestTimeout: options.requestTimeout ?? DEFAULT_CONFIG.requestTimeout,
   };
-  return { backend: routesBackend(config, options.fetch), store, config };
+  return { backend: routesBackend(config, options.fetch), store, config, fingerprint: fingerprint({ config, fetch: options.fetch }) };
 }

@@ -24,8 +24,8 @@ py-oidc-auth server:
   -l, --login-route PATH    login route (default /auth/v2/login)
   -t, --token-route PATH    token route (default /auth/v2/token)
   -d, --device-route PATH   device route (default /auth/v2/device)
-  -p, --ports LIST          callback ports, e.g. 53100-53105 or 8080,8081;
-                            0 = any free port (with --issuer: one port, default 0)
+  -p, --ports LIST          callback ports tried in order, e.g. 53100-53105 or
+                            8080,8081; 0 = any free port (default with --issuer)
 
 Login:
       --flow KIND           auto | device | code (default auto: device flow,

@@ -50,6 +50,8 @@ export interface AuthContext {
   error: AuthError | undefined;
   deviceCode: PublicDeviceCode | undefined;
   loginUrl: string | undefined;
+  /** The code flow's loopback redirect URI (to name it when the login times out). */
+  redirectUri?: string | undefined;
   /** Seconds ticked while the person is asked to act (the device code or the login URL shown): one new snapshot a second, for countdowns. */
   ticks: number;
 }
@@ -85,7 +87,11 @@ function cancelled(reason?: string): AuthError {
 
 function timedOut(context: AuthContext): AuthError {
   const timeout = context.request?.timeout ?? 0;
-  return new AuthError('timeout', `The login was not finished within ${timeout} s. Run it again, or allow more time with the timeout option (--timeout).`);
+  // A provider that refuses the redirect URI shows the person an error page and never calls back: the likely cause of a silent wait.
+  const redirect = context.redirectUri
+    ? ` If the browser showed an error about the redirect URI, the provider does not accept ${context.redirectUri}: register exactly that URI there, or pass a registered port (redirectPorts, -p).`
+    : '';
+  return new AuthError('timeout', `The login was not finished within ${timeout} s.${redirect} Run it again, or allow more time with the timeout option (--timeout).`);
 }
 
 /**
@@ -108,7 +114,7 @@ export const authMachine = setup({
   actions: {
     startRun: assign(({ context, event }) =>
       event.type === 'AUTHENTICATE'
-        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined, refreshError: undefined }
+        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined, redirectUri: undefined, refreshError: undefined }
         : {},
     ),
     tick: assign({ ticks: ({ context }) => context.ticks + 1 }),
@@ -255,7 +261,7 @@ export const authMachine = setup({
         'code.url': {
           target: '.waiting',
           actions: [
-            assign({ loginUrl: ({ event }) => event.url }),
+            assign({ loginUrl: ({ event }) => event.url, redirectUri: ({ event }) => event.redirectUri }),
             { type: 'showLoginUrl', params: ({ event }) => ({ url: event.url, redirectUri: event.redirectUri }) },
           ],
         },

@@ -16,8 +16,8 @@ export interface ProviderSettings {
   clientSecret?: string | undefined;
   /** @default ['openid', 'offline_access'] */
   scope?: string | string[] | undefined;
-  /** Loopback port for the code-flow redirect `http://127.0.0.1:<port>/callback`. @default 0 (any free port) */
-  redirectPort?: number | undefined;
+  /** Loopback ports tried in order for the code-flow redirect `http://127.0.0.1:<port>/callback`. @default [0] (any free port) */
+  redirectPorts?: number[] | undefined;
   /** Everything else the Client takes (auth method, keys, clock tolerance, ...). */
   client?: Omit<ClientOptions, 'clientSecret'> | undefined;
 }
@@ -70,7 +70,7 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
       const fresh = toToken(await c.obtainTokenByRefreshToken(refreshToken, { signal }));
       return mergeRefreshed(stored ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
     },
-    callback: { ports: [settings.redirectPort ?? 0], hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
+    callback: { ports: settings.redirectPorts ?? [0], hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
     async loginUrl(redirectUri) {
       pending = (await getClient()).initiateAuthCodeFlow({ redirectUri, scope, prompt: scope.includes('offline_access') ? 'consent' : undefined });
       return pending.authUri;
