@@ -49,7 +49,7 @@ const NEXT_STEP: Partial<Record<AuthErrorCode, string>> = {
   authorization_declined: 'The login was declined. Run the login again and approve the request.',
   bad_refresh_token: 'The refresh token is incorrect or expired. Log in again.',
   expired_token: 'The login code expired before it was approved. Run the login again and finish it before the code expires.',
-  invalid_grant: 'The server rejected the grant (the refresh token or code is expired, revoked or already used). Log in again, e.g. `oidc-auth <host> --force`.',
+  invalid_grant: 'The server rejected the grant (the refresh token or code is expired, revoked or already used). Log in again (the CLI: the same command with --force).',
   invalid_client: 'The server does not accept this client. Check the host and the server\'s client registration.',
   unauthorized_client: 'This client may not use this grant. Check the server\'s client registration.',
   invalid_request: 'The server rejected the request as malformed or no longer valid (for a refresh: the refresh token is unknown or expired). Log in again; if it persists, check the server settings.',
