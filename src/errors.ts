@@ -38,7 +38,12 @@ export interface AuthErrorOptions {
   detail?: unknown;
   /** The underlying error. */
   cause?: unknown;
+  /** For `network`: what went wrong (`connection_refused`, `dns`, `timeout`, `tls`, `proxy`). */
+  reason?: NetworkReason | undefined;
 }
+
+/** Why a `network` error happened: stable, for programs; the message says what to check. */
+export type NetworkReason = 'connection_refused' | 'dns' | 'timeout' | 'tls' | 'proxy' | 'connection_reset' | 'unknown';
 
 /**
  * Every failure of this library reaches the caller as an `AuthError`.
@@ -58,6 +63,8 @@ export class AuthError extends Error {
   readonly status: number | undefined;
   /** The provider's error payload with secrets removed, if any. */
   readonly detail: unknown;
+  /** For `network` errors: what went wrong (see {@link NetworkReason}). */
+  readonly reason: NetworkReason | undefined;
 
   constructor(code: AuthErrorCode, message: string, options: AuthErrorOptions = {}) {
     // Messages quote servers and callbacks: no escape sequence of theirs reaches a terminal through us.
@@ -66,6 +73,7 @@ export class AuthError extends Error {
     this.code = isErrorCode(code) ? code : 'invalid_response';
     this.status = options.status;
     this.detail = options.detail;
+    this.reason = options.reason;
   }
 
   /** This error with every occurrence of `secrets` removed from its message and detail (the cause is dropped). */
@@ -73,16 +81,17 @@ export class AuthError extends Error {
     const message = redactValues(this.message, secrets);
     const detail = redactValues(this.detail, secrets);
     if (message === this.message && JSON.stringify(detail) === JSON.stringify(this.detail)) return this;
-    return new AuthError(this.code, message, { status: this.status, detail });
+    return new AuthError(this.code, message, { status: this.status, detail, reason: this.reason });
   }
 
   /** A plain, serialisable summary (no stack, no cause). */
-  toJSON(): { name: string; code: string; message: string; status?: number } {
+  toJSON(): { name: string; code: string; message: string; status?: number; reason?: NetworkReason } {
     return {
       name: this.name,
       code: this.code,
       message: this.message,
       ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
     };
   }
 }

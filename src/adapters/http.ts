@@ -1,4 +1,7 @@
 import { AuthError } from '../errors.ts';
+import { describeNetworkError, isTlsFailure } from '../protocol/network-error.ts';
+import { bypassesProxy, proxySettings } from '../protocol/proxy.ts';
+import { proxiedFetch } from './proxy.ts';
 
 /** A response read in full (up to the size cap). */
 export interface HttpResponse {
@@ -50,15 +53,28 @@ async function readCapped(response: Response, url: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function transportError(error: unknown, url: string, options: HttpOptions, deadline: AbortSignal): AuthError {
+/** The proxy a request to `url` goes through, if the environment names one and NO_PROXY does not exempt the host. */
+function proxyFor(url: string, options: HttpOptions): string | undefined {
+  if (options.fetch) return undefined; // The caller's transport decides.
+  const settings = proxySettings(process.env);
+  if (!settings) return undefined;
+  const target = new URL(url);
+  if (bypassesProxy(target.hostname, target.port || (target.protocol === 'https:' ? '443' : '80'), settings.noProxy)) return undefined;
+  return target.protocol === 'https:' ? settings.httpsProxy ?? settings.httpProxy : settings.httpProxy;
+}
+
+async function transportError(error: unknown, url: string, options: HttpOptions, deadline: AbortSignal): Promise<AuthError> {
   if (error instanceof AuthError) return error;
   if (options.signal?.aborted) return new AuthError('cancelled', `The request to ${url} was cancelled.`, { cause: error });
   const name = error instanceof Error ? error.name : '';
+  const proxy = proxyFor(url, options);
   if (name === 'TimeoutError' || deadline.aborted) {
-    return new AuthError('network', `${url} did not answer within ${Math.round(options.timeoutMs / 1000)} s. Check the network and the host, or try again later.`, { cause: error });
+    return new AuthError('network', `${url} did not answer within ${Math.round(options.timeoutMs / 1000)} s. Check the network and the host, or try again later.`, { cause: error, reason: 'timeout' });
   }
-  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : error instanceof Error ? `: ${error.message}` : '';
-  return new AuthError('network', `Could not reach ${url}${cause}. Check the network and the host, then try again.`, { cause: error });
+  // A certificate problem: read the certificate (nothing is sent) to name its issuer, names or expiry.
+  const certificate = isTlsFailure(error) ? await (await import('./certificate.ts')).readCertificate(url, proxy).catch(() => ({})) : {};
+  const { reason, message } = describeNetworkError(error, url, proxy, certificate);
+  return new AuthError('network', `Could not reach ${url.split('?')[0]}: ${message}`, { cause: error, reason });
 }
 
 /**
@@ -74,6 +90,8 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
   try {
     // Loaded on first use: a run that finds a valid cached token never pays for it.
     const { default: ky } = await import('ky');
+    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as curl reads them (a caller's own fetch decides for itself).
+    const fetch = options.fetch ?? (await proxiedFetch());
     const response = await ky(url, {
       method,
       body: form === undefined ? undefined : new URLSearchParams(form),
@@ -83,7 +101,7 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       throwHttpErrors: false,
       redirect: 'manual',
       signal,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(fetch ? { fetch } : {}),
     });
     return {
       status: response.status,
@@ -92,7 +110,7 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       location: response.headers.get('location') ?? undefined,
     };
   } catch (error) {
-    throw transportError(error, url, options, deadline);
+    throw await transportError(error, url, options, deadline);
   }
 }
 
