@@ -1,4 +1,5 @@
 import { routesBackend } from './adapters/routes.ts';
+import { hostProblem } from './protocol/host.ts';
 import type { HostSettings } from './backend.ts';
 import { defaultMetadataFolder } from './oidc/metadata-cache.ts';
 import { providerBackend, type ProviderSettings } from './oidc/provider-backend.ts';
@@ -81,6 +82,8 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
   if (options.issuer !== undefined) {
     if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');
     if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');
+    const problem = hostProblem(options.issuer);
+    if (problem) throw new TypeError(`issuer: ${problem}`);
     const backend = providerBackend(
       { issuer: options.issuer.trim(), clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client },
       { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
@@ -91,6 +94,8 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
   if (!required(options.host)) {
     throw new TypeError('host is required: the base URL of the py-oidc-auth application server, e.g. https://myapp.example.org (or give issuer + clientId for a standard OpenID provider)');
   }
+  const problem = hostProblem(options.host);
+  if (problem) throw new TypeError(`host: ${problem}`);
   const config: Config = {
     host: options.host.trim(),
     loginRoute: options.loginRoute ?? DEFAULT_CONFIG.loginRoute,

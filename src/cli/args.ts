@@ -1,5 +1,6 @@
 // Command-line parsing for oidc-auth. Loads nothing but node:util, so the
 // cached-token fast path stays cheap.
+import { hostProblem } from '../protocol/host.ts';
 import { parseArgs } from 'node:util';
 import type { FlowKind } from '../types.ts';
 
@@ -127,8 +128,12 @@ export function parseCommandLine(argv: string[]): Command {
   if (issuer !== undefined) {
     if (host !== undefined) throw new UsageError('give either a host or --issuer, not both');
     if (!values['client-id']) throw new UsageError('--issuer needs --client-id');
+    const problem = hostProblem(issuer);
+    if (problem) throw new UsageError(`--issuer: ${problem}`);
   } else {
     if (!host) throw new UsageError('a host is required, e.g. oidc-auth https://myapp.example.org (or --issuer URL --client-id ID)');
+    const problem = hostProblem(host);
+    if (problem) throw new UsageError(problem);
     for (const name of ['client-id', 'client-secret-env', 'scope'] as const) {
       if (values[name] !== undefined) throw new UsageError(`--${name} goes with --issuer`);
     }

@@ -30,3 +30,15 @@ export function joinUrl(host: string, route: string): string {
   return `${baseUrl(host).replace(/\/+$/, '')}/${route.replace(/^\/+/, '')}`;
 }
 
+
+/** Why `host` cannot be a server's address (only http and https are), or undefined when it can. */
+export function hostProblem(host: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(host.trim())?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') return `${JSON.stringify(host)} is a ${scheme}: address; the server must be http:// or https://`;
+  try {
+    new URL(baseUrl(host));
+  } catch {
+    return `${JSON.stringify(host)} is not a valid URL`;
+  }
+  return undefined;
+}
