@@ -65,8 +65,8 @@ async function refreshAgainst(behaviour: Behaviour) {
 describe('hostile servers', () => {
   it('connection reset: network, says what to check', async () => {
     const { error } = await refreshAgainst((req) => req.socket.destroy());
-    assert.equal(error.code, 'network');
-    assert.match(error.message, /Could not reach .* Check the network/);
+    assert.deepEqual([error.code, error.reason], ['network', 'connection_reset']);
+    assert.match(error.message, /Could not reach .*: The connection to 127\.0\.0\.1:\d+ was closed before an answer came .* check the network/);
   });
 
   it('a server that never answers: network timeout within the limit', async () => {
