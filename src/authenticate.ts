@@ -3,7 +3,7 @@ import { hostActorFor, type HostActor } from './host-actor.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
-import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
+import { DEFAULT_LOGIN_TIMEOUT, defaultStore, resolveSettings, type ServerOptions } from './settings.ts';
 import type { FlowKind, Token } from './types.ts';
 
 /** Options for {@link authenticate}. */
@@ -50,9 +50,15 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
  * @throws {AuthError} with a stable `code`.
  */
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
+  // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
+  const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options);
+  const held = key === undefined ? undefined : knownActors.get(key)?.heldToken(options.minValidity);
+  if (held) return held;
   const settings = resolveSettings(options);
   const decision = decideInteractive(options.interactive);
-  return hostActorFor(settings, options.inspect).run({
+  const hostActor = hostActorFor(settings, options.inspect);
+  if (key !== undefined) knownActors.set(key, hostActor);
+  return hostActor.run({
     force: options.force ?? false,
     flow: options.flow ?? 'auto',
     interactive: decision.interactive,
@@ -64,6 +70,22 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
     openBrowser: options.openBrowser,
     signal: options.signal,
   });
+}
+
+/** Host actors by the server options as given (not normalised): a cheap key for the fast path. */
+const knownActors = new Map<string, HostActor>();
+const defaultStorePaths = new Map<string, string>();
+
+/** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */
+function fastKey(options: AuthenticateOptions): string | undefined {
+  let storePath = options.store?.path;
+  if (storePath === undefined) {
+    const env = `${options.appName ?? ''}\n${process.env.OIDC_TOKEN_FILE ?? ''}\n${process.env.XDG_CACHE_HOME ?? ''}\n${process.env.HOME ?? ''}`;
+    storePath = defaultStorePaths.get(env);
+    if (storePath === undefined) defaultStorePaths.set(env, (storePath = defaultStore(options.appName).path));
+  }
+  const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope ?? '';
+  return `${options.host ?? ''}\n${options.issuer ?? ''}\n${options.clientId ?? ''}\n${scope}\n${storePath}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { asAuthError } from './machines/shared.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
 import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
+import { sameVersion, type StoreVersion } from './token-store.ts';
 import type { Token } from './types.ts';
 import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
 
@@ -85,7 +86,10 @@ export class HostActor {
     // The machine is provided once for every host; its adapters find this host through the actor system.
     byActorSystem.set(this.actor.system, this);
     this.actor.subscribe({
-      next: (snapshot) => this.#settle(snapshot),
+      next: (snapshot) => {
+        this.#track(snapshot);
+        this.#settle(snapshot);
+      },
       error: (error) => this.#rejectAll(asAuthError(error)),
     });
     this.actor.start();
@@ -98,9 +102,10 @@ export class HostActor {
     return host;
   }
 
-  static readonly #saveToken = fromPromise<void, { token: Token }>(({ input, system }) => {
+  static readonly #saveToken = fromPromise<void, { token: Token }>(async ({ input, system }) => {
     const host = HostActor.#of(system);
-    return host.settings.store.put(host.key, input.token);
+    const version = await host.settings.store.put(host.key, input.token);
+    host.#obtained(input.token, version);
   });
 
   /** The lifecycle wired to the real adapters: one machine for all hosts (a provided machine is about 54 KiB). */
@@ -108,7 +113,8 @@ export class HostActor {
     actors: {
       loadToken: fromPromise(async ({ input, system }) => {
         const host = HostActor.#of(system);
-        const token = host.settings.store.get(host.key);
+        const { token, version } = host.settings.store.read(host.key);
+        host.#candidate = token ? { token, version } : undefined;
         return { token, status: tokenStatus(token, undefined, input.minValidity) };
       }),
       refreshToken: fromPromise(async ({ input, signal, system }) => HostActor.#of(system).#refreshTransaction(input.refreshToken, input.minValidity, signal)),
@@ -168,7 +174,8 @@ export class HostActor {
   async #refreshTransaction(explicit: string | undefined, minValidity: number, signal: AbortSignal): Promise<Token> {
     const { backend, store } = this.settings;
     let result: Token | undefined;
-    await store.update(async (current) => {
+    let fresh = false;
+    const version = await store.update(async (current) => {
       const stored = current(this.key);
       if (explicit === undefined && stored && tokenStatus(stored, undefined, minValidity) === 'valid') {
         result = stored; // Another process refreshed while we waited for the lock.
@@ -178,18 +185,72 @@ export class HostActor {
       const refreshToken = explicit ?? (usable ? stored.refresh_token : undefined);
       if (refreshToken === undefined) throw new AuthError('invalid_grant', 'There is no usable refresh token any more. Log in again.');
       const previous = stored && explicit === undefined ? stored : undefined;
-      let fresh: Token;
+      let answer: Token;
       try {
-        fresh = await backend.refresh(refreshToken, previous, signal);
+        answer = await backend.refresh(refreshToken, previous, signal);
       } catch (error) {
         // A server may echo any token it has seen; none of ours leaves in an error.
         const known = [refreshToken, stored?.access_token, stored?.refresh_token, stored?.id_token].filter((value): value is string => !!value);
         throw error instanceof AuthError ? error.withoutSecrets(known) : error;
       }
-      result = mergeRefreshed(previous ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
+      result = mergeRefreshed(previous ?? { refresh_token: refreshToken, refresh_expires: 0 }, answer);
+      fresh = true;
       return { [this.key]: result };
     });
+    if (fresh) this.#obtained(result as Token, version);
+    else this.#candidate = { token: result as Token, version };
     return result as Token;
+  }
+
+  /** The token the machine is about to settle with, and the store version it belongs to. */
+  #candidate: { token: Token; version: StoreVersion | undefined } | undefined;
+  /** The token this actor holds while it rests in `authenticated`, with that version: returned without a run while the file is unchanged. */
+  #held: { token: Token; version: StoreVersion | undefined } | undefined;
+  /** Seconds the provider's last new token was valid for. */
+  #lifetime: number | undefined;
+  #warnedShort = false;
+
+  /** A new token was obtained (a login or a refresh) and written as `version`. */
+  #obtained(token: Token, version: StoreVersion | undefined): void {
+    this.#candidate = { token, version };
+    this.#lifetime = token.expires - Date.now() / 1000;
+  }
+
+  /**
+   * `minValidity` as far as the provider can meet it: when it issues tokens
+   * that live no longer than asked for, half their lifetime, so that a
+   * refresh happens once per lifetime and not on every call.
+   */
+  #effectiveMinValidity(minValidity: number | undefined): number | undefined {
+    if (minValidity === undefined || this.#lifetime === undefined || minValidity < this.#lifetime) return minValidity;
+    return Math.floor(this.#lifetime / 2);
+  }
+
+  /**
+   * The token this actor holds, if the store file is the version it was
+   * read or written as (one `stat`) and it is still valid: the statechart's
+   * last answer, given again without a new run.
+   */
+  heldToken(minValidity?: number): Token | undefined {
+    const held = this.#held;
+    if (held === undefined || held.version === undefined) return undefined;
+    if (!sameVersion(this.settings.store.version(), held.version)) return undefined;
+    return tokenStatus(held.token, undefined, this.#effectiveMinValidity(minValidity)) === 'valid' ? held.token : undefined;
+  }
+
+  #track(snapshot: SnapshotFrom<typeof authMachine>): void {
+    const token = snapshot.context.token;
+    if (!snapshot.matches('authenticated') || token === undefined) {
+      if (!snapshot.matches('idle')) this.#held = undefined;
+      return;
+    }
+    this.#held = this.#candidate?.token === token ? this.#candidate : undefined;
+    const wanted = snapshot.context.request?.minValidity;
+    if (wanted !== undefined && !this.#warnedShort && this.#lifetime !== undefined && wanted >= this.#lifetime) {
+      this.#warnedShort = true;
+      this.settings.store.warn(`${this.key} issues tokens valid for ${Math.round(this.#lifetime)} s, shorter than the ${wanted} s asked for (minValidity, --min-validity). ` +
+        'This token is returned as it is, and it is refreshed when half its lifetime is left, not on every call. Ask for less, or ask the provider for longer-lived tokens.');
+    }
   }
 
   #settle(snapshot: SnapshotFrom<typeof authMachine>): void {
@@ -285,7 +346,7 @@ export class HostActor {
           interactive: options.interactive,
           whyNotInteractive: options.whyNotInteractive,
           timeout: options.timeout,
-          minValidity: options.minValidity,
+          minValidity: this.#effectiveMinValidity(options.minValidity),
           refreshToken: options.refreshToken,
           deviceCode: options.deviceCode,
         },
@@ -322,6 +383,7 @@ export class HostActor {
 
   /** Stop the actor; pending callers get `cancelled`. */
   stop(): void {
+    this.#held = undefined;
     this.#rejectAll(new AuthError('cancelled', 'The host actor was stopped.'));
     this.actor.stop();
   }

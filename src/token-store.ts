@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tokenFileFromEnv } from './adapters/environment.ts';
@@ -20,6 +21,21 @@ export interface TokenStoreOptions {
   lockTimeout?: number | undefined;
   /** Where warnings go (a corrupt file moved aside, a mode tightened). @default prints to stderr */
   onWarning?: WarningSink | undefined;
+}
+
+/**
+ * The identity of one version of the store file: any write, by any process,
+ * gives a new one (writes replace the file, so its inode changes).
+ */
+export interface StoreVersion {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Whether two versions are the same file content. */
+export function sameVersion(a: StoreVersion | undefined, b: StoreVersion | undefined): boolean {
+  return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
 /** A stored login, as listed by {@link TokenStore.entries}. */
@@ -63,12 +79,19 @@ export class TokenStore {
   readonly #warn: WarningSink;
   /** Whether the person chose the path (else it is the library's own default store). */
   readonly #chosen: boolean;
+  /** The last content read or written, and the file version it belongs to: a read of an unchanged file costs one stat. */
+  #known: { version: StoreVersion; content: StoreContent } | undefined;
 
   constructor(options: TokenStoreOptions = {}) {
     this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName)));
     this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
+  }
+
+  /** Report a warning about this store or its logins, the way `onWarning` says (default: stderr). */
+  warn(message: string): void {
+    this.#warn(message);
   }
 
   /** The lock file beside the store. */
@@ -80,20 +103,44 @@ export class TokenStore {
     return readStoreFile(this.path, this.#warn, { chosen: this.#chosen });
   }
 
-  #write(content: StoreContent): Promise<void> {
-    return writeStoreFile(this.path, content, this.#warn, { chosen: this.#chosen });
+  /** The current content: from memory while the file is the version last read or written, else read (and remembered when the file did not change meanwhile). */
+  #current(): { content: StoreContent; version: StoreVersion | undefined } {
+    const before = this.version();
+    if (this.#known && sameVersion(before, this.#known.version)) return this.#known;
+    const content = this.#read();
+    const version = before && sameVersion(before, this.version()) ? before : undefined;
+    if (version) this.#known = { version, content };
+    return { content, version };
+  }
+
+  async #write(content: StoreContent): Promise<void> {
+    await writeStoreFile(this.path, content, this.#warn, { chosen: this.#chosen });
+    // Still inside the lock: nobody else has written since.
+    const version = this.version();
+    this.#known = version ? { version, content } : undefined;
+  }
+
+  /** The store file's current version (one `stat`), or undefined while there is no file. */
+  version(): StoreVersion | undefined {
+    const stat = fs.statSync(this.path, { throwIfNoEntry: false });
+    return stat ? { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : undefined;
   }
 
   /** The token stored for `host`, unless it is past both expiries (the eviction rule). */
   get(host: string): Token | undefined {
-    const content = this.#read();
+    return this.read(host).token;
+  }
+
+  /** The token stored for `host` and the version of the file it was read from (undefined when the file changed during the read). */
+  read(host: string): { token: Token | undefined; version: StoreVersion | undefined } {
+    const { content, version } = this.#current();
     const token = content.shape === 'single' ? content.token : content.entries[storeKey(host)]?.token;
-    return token && !isEvictable(token) ? token : undefined;
+    return { token: token && !isEvictable(token) ? token : undefined, version };
   }
 
   /** Every live entry with its host, for listings. */
   entries(): StoredLogin[] {
-    return Object.entries(liveEntries(this.#read(), nowSeconds())).map(([host, entry]) => ({ host, ...entry }));
+    return Object.entries(liveEntries(this.#current().content, nowSeconds())).map(([host, entry]) => ({ host, ...entry }));
   }
 
   /** Hosts with a live entry. */
@@ -101,9 +148,9 @@ export class TokenStore {
     return this.entries().map((entry) => entry.host);
   }
 
-  /** Store `token` for `host`. */
-  async put(host: string, token: Token): Promise<void> {
-    await this.update(() => ({ [storeKey(host)]: token }));
+  /** Store `token` for `host`; resolves to the version of the file written. */
+  put(host: string, token: Token): Promise<StoreVersion | undefined> {
+    return this.update(() => ({ [storeKey(host)]: token }));
   }
 
   /** Forget `host`; resolves to whether there was an entry. */
@@ -125,20 +172,24 @@ export class TokenStore {
   /**
    * Lock, re-read, apply `change`, write, unlock. `change` gets a reader of
    * the current entries and returns the hosts to set (a token) or drop
-   * (`null`), or `'clear'`; expired entries are dropped on the way.
+   * (`null`), or `'clear'`; expired entries are dropped on the way. Resolves
+   * to the version of the file after the change (as read, when nothing changed).
    */
-  async update(change: (current: (host: string) => Token | undefined) => Promise<Record<string, Token | null> | 'clear'> | Record<string, Token | null> | 'clear'): Promise<void> {
+  async update(change: (current: (host: string) => Token | undefined) => Promise<Record<string, Token | null> | 'clear'> | Record<string, Token | null> | 'clear'): Promise<StoreVersion | undefined> {
     ensureStoreFolder(this.path);
-    await withFileLock(this.lockPath, async () => {
+    return withFileLock(this.lockPath, async () => {
+      // The one read inside the lock (no other process can write until it is released).
+      const version = this.version();
       const content = this.#read();
+      this.#known = version ? { version, content } : undefined;
       const now = nowSeconds();
       const reader = (host: string) => (content.shape === 'single' ? content.token : content.entries[host]?.token);
       const changes = await change(reader);
-      if (changes !== 'clear' && Object.keys(changes).length === 0) return;
+      if (changes !== 'clear' && Object.keys(changes).length === 0) return version;
       if (content.shape === 'single') {
         const next = changes === 'clear' ? undefined : Object.values(changes).find((value) => value !== undefined);
         await this.#write({ shape: 'single', token: next === null ? undefined : next ?? content.token });
-        return;
+        return this.#known?.version;
       }
       const entries = changes === 'clear' ? {} : liveEntries(content, now);
       if (changes !== 'clear') {
@@ -153,6 +204,7 @@ export class TokenStore {
         }
       }
       await this.#write({ shape: 'hosts', entries, others: changes === 'clear' ? undefined : content.others });
+      return this.#known?.version;
     }, { timeoutMs: this.#lockTimeout });
   }
 }

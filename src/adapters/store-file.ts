@@ -172,6 +172,28 @@ export function ensureStoreFolder(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
 }
 
+type ConfStore = { store: Record<string, unknown> };
+const confs = new Map<string, Promise<ConfStore>>();
+
+/** One `conf` instance per store file (making one reads and parses the file). */
+function confFor(file: string): Promise<ConfStore> {
+  let conf = confs.get(file);
+  if (!conf) {
+    conf = import('conf').then(({ default: Conf }) => new Conf<Record<string, unknown>>({
+      cwd: path.dirname(file),
+      configName: path.basename(file),
+      fileExtension: '',
+      accessPropertiesByDotNotation: false,
+      configFileMode: 0o600,
+      clearInvalidConfig: false,
+      serialize: (value) => `${JSON.stringify(value, undefined, 2)}\n`,
+    }));
+    conf.catch(() => confs.delete(file)); // Made again on the next write.
+    confs.set(file, conf);
+  }
+  return conf;
+}
+
 /**
  * Write the whole store atomically (temp file, fsync, rename) as a new file
  * with mode 0600, through `conf`. The folder of a chosen path is left as it
@@ -181,17 +203,8 @@ export async function writeStoreFile(file: string, content: StoreContent, warn: 
   ensureStoreFolder(file);
   if (!options.chosen) tightenOwnFolder(path.dirname(file), warn);
   assertWritable(file, 'The token store');
-  const { default: Conf } = await import('conf');
   try {
-    const conf = new Conf<Record<string, unknown>>({
-      cwd: path.dirname(file),
-      configName: path.basename(file),
-      fileExtension: '',
-      accessPropertiesByDotNotation: false,
-      configFileMode: 0o600,
-      clearInvalidConfig: false,
-      serialize: (value) => `${JSON.stringify(value, undefined, 2)}\n`,
-    });
+    const conf = await confFor(file);
     conf.store = serializeStoreContent(content) as Record<string, unknown>;
   } catch (error) {
     throw new AuthError('store_error', `Cannot write the token store ${file}: ${(error as Error).message}. Check the folder's permissions and free space.`, { cause: error });
