@@ -19,7 +19,7 @@ import { gitlab } from './providers/gitlab.ts';
 import { google } from './providers/google.ts';
 import { keycloak } from './providers/keycloak.ts';
 import { okta } from './providers/okta.ts';
-import { startBroker } from './providers/py-oidc-auth-broker.ts';
+import { startBroker, type BrokerServer } from './providers/py-oidc-auth-broker.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-conformance-'));
 process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
@@ -59,6 +59,16 @@ async function withProvider<T>(profile: Profile, fn: (provider: RunningProvider)
     DeviceFlow.resetInstances();
     clearMetadataMemory();
     await provider.close();
+  }
+}
+
+async function withBroker(fn: (broker: BrokerServer) => Promise<void>): Promise<void> {
+  const broker = await startBroker();
+  try {
+    await fn(broker);
+  } finally {
+    DeviceFlow.resetInstances();
+    await broker.close();
   }
 }
 
@@ -177,8 +187,7 @@ describe('providers without discovery, through Client', () => {
 
 describe('py-oidc-auth in broker mode (host)', () => {
   it('a device login gives the server\'s own JWT (access = refresh, 30 days vs minutes); it is served from the cache; a refresh works', async () => {
-    const broker = await startBroker();
-    try {
+    await withBroker(async (broker) => {
       const store = newStore();
       const token = await authenticate({ host: broker.host, store, ...quietLogin });
       assert.equal(token.access_token, token.refresh_token);
@@ -191,15 +200,11 @@ describe('py-oidc-auth in broker mode (host)', () => {
       assert.equal(next.access_token, next.refresh_token);
       record('py-oidc-auth (broker)', 'device login', 'ok (access = refresh)');
       record('py-oidc-auth (broker)', 'refresh', 'ok (rotates)');
-    } finally {
-      DeviceFlow.resetInstances();
-      await broker.close();
-    }
+    });
   });
 
   it('the server\'s session ended (401 with a plain detail): login_required says so without a person; with one, a new login', async () => {
-    const broker = await startBroker();
-    try {
+    await withBroker(async (broker) => {
       const store = newStore();
       await authenticate({ host: broker.host, store, ...quietLogin });
       await expireStored(store);
@@ -214,15 +219,11 @@ describe('py-oidc-auth in broker mode (host)', () => {
       assert.ok(again.access_token);
       assert.equal(broker.hits['/auth/v2/device'], devices + 1, 'a new device login');
       record('py-oidc-auth (broker)', 'dead refresh token', 'new login; else login_required');
-    } finally {
-      DeviceFlow.resetInstances();
-      await broker.close();
-    }
+    });
   });
 
   it('a failure on the server\'s side while polling (401 "Invalid token") is not reported as the person\'s denial; an upstream access_denied is', async () => {
-    const broker = await startBroker();
-    try {
+    await withBroker(async (broker) => {
       broker.mode = 'invalid-token';
       await assert.rejects(authenticate({ host: broker.host, store: newStore(), ...quietLogin }), (error: unknown) =>
         error instanceof AuthError && error.code === 'unauthorized' && error.status === 401 && !/denied/i.test(error.message) && /this is no denial/.test(error.message)
@@ -235,10 +236,7 @@ describe('py-oidc-auth in broker mode (host)', () => {
       broker.mode = 'fail';
       await assert.rejects(authenticate({ host: broker.host, store: newStore(), ...quietLogin }), (error: unknown) => error instanceof AuthError && error.code === 'server_error' && error.status === 502);
       record('py-oidc-auth (broker)', 'server error', 'typed, with status');
-    } finally {
-      DeviceFlow.resetInstances();
-      await broker.close();
-    }
+    });
   });
 });
 
