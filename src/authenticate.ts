@@ -1,5 +1,5 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { hostActorFor, type HostActor } from './host-actor.ts';
+import { hostActorFor, rememberActor, rememberedActor, type HostActor } from './host-actor.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
@@ -52,12 +52,12 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
   // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
   const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options);
-  const held = key === undefined ? undefined : knownActors.get(key)?.heldToken(options.minValidity);
+  const held = key === undefined ? undefined : rememberedActor(key)?.heldToken(options.minValidity);
   if (held) return held;
   const settings = resolveSettings(options);
   const decision = decideInteractive(options.interactive);
   const hostActor = hostActorFor(settings, options.inspect);
-  if (key !== undefined) knownActors.set(key, hostActor);
+  if (key !== undefined) rememberActor(key, hostActor);
   return hostActor.run({
     force: options.force ?? false,
     flow: options.flow ?? 'auto',
@@ -72,8 +72,6 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   });
 }
 
-/** Host actors by the server options as given (not normalised): a cheap key for the fast path. */
-const knownActors = new Map<string, HostActor>();
 const defaultStorePaths = new Map<string, string>();
 
 /** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */

@@ -1,8 +1,6 @@
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { CallbackServer } from './adapters/callback-server.ts';
 import type { HostSettings } from './backend.ts';
-
-export type { HostSettings } from './backend.ts';
 import { AuthError } from './errors.ts';
 import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.machine.ts';
 import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from './machines/code-flow.machine.ts';
@@ -15,6 +13,7 @@ import { sameVersion, type StoreVersion } from './token-store.ts';
 import type { Token } from './types.ts';
 import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
 
+export type { HostSettings } from './backend.ts';
 export type { AuthActorRef, AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
 
 /** One call's wishes: the machine's request plus how to show things and when to give up. */
@@ -414,8 +413,22 @@ export function hostActorFor(settings: HostSettings, inspect?: Inspector, option
   return actor;
 }
 
+/** Host actors by a caller's cheap key (server options as given, not normalised), for `authenticate()`'s fast path. */
+const byCallerKey = new Map<string, HostActor>();
+
+/** The actor remembered for a caller's key, if any. */
+export function rememberedActor(key: string): HostActor | undefined {
+  return byCallerKey.get(key);
+}
+
+/** Remember `actor` for a caller's key. */
+export function rememberActor(key: string, actor: HostActor): void {
+  byCallerKey.set(key, actor);
+}
+
 /** Stop and forget every host actor (tests, long-running apps that switch accounts). */
 export function resetHostActors(): void {
+  byCallerKey.clear();
   for (const actor of actors.values()) actor.stop();
   actors.clear();
 }
