@@ -4,13 +4,16 @@ import fc from 'fast-check';
 import { retryAfterSeconds } from '../../src/adapters/http.ts';
 import { parseStoreContent, serializeStoreContent } from '../../src/adapters/store-file.ts';
 import { AuthError } from '../../src/errors.ts';
-import { parseCallbackQuery } from '../../src/protocol/callback.ts';
+import { callbackMatches, parseCallbackQuery, providerRedirect } from '../../src/protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse } from '../../src/protocol/error-response.ts';
 import { normalizeHost } from '../../src/protocol/host.ts';
 import { parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata } from '../../src/protocol/oauth.ts';
+import { describeNetworkError } from '../../src/protocol/network-error.ts';
+import { bypassesProxy, proxySettings } from '../../src/protocol/proxy.ts';
 import { redactText } from '../../src/protocol/redact.ts';
-import { parseTokenResponse } from '../../src/protocol/token.ts';
+import { printable } from '../../src/protocol/text.ts';
+import { isBearerToken, MAX_LIFETIME, parseTokenResponse } from '../../src/protocol/token.ts';
 
 /** Either a value, or an AuthError (the only failure a parser may raise). */
 function outcome<T>(run: () => T): T | AuthError {
@@ -57,6 +60,8 @@ export const PROPERTIES: FuzzProperty[] = [
     if (typeof token.access_token !== 'string' || token.access_token === '') throw new Error('empty access token accepted');
     if (!isFiniteNumber(token.expires) || !isFiniteNumber(token.refresh_expires)) throw new Error('expiry is not a finite number');
     if (token.headers.Authorization !== `Bearer ${token.access_token}`) throw new Error('header does not match');
+    if (!isBearerToken(token.access_token) || token.token_type.toLowerCase() !== 'bearer') throw new Error('a token a header line could not carry was accepted');
+    if (token.expires > 1_700_000_000 + MAX_LIFETIME || token.refresh_expires > 1_700_000_000 + MAX_LIFETIME) throw new Error('expiry not clamped');
   }),
   property('parseOAuthTokenResponse (providers)', fc.dictionary(fc.constantFrom(...TOKEN_FIELDS), fc.oneof(scalar, fc.jsonValue())), (body) => {
     const response = outcome(() => parseOAuthTokenResponse(body as Record<string, unknown>, 200));
@@ -118,6 +123,36 @@ export const PROPERTIES: FuzzProperty[] = [
     for (const text of [`${noise} "${key}": "${value}" ${noise}`, `${noise}?${key}=${value}&x=1`, `Authorization: Bearer ${value}`, `eyJ${value}.${value}.${value}`]) {
       if (redactText(text).includes(value)) throw new Error(`leaked from ${text}`);
     }
+  }),
+  property('callbackMatches: only a code or error with exactly the expected state', fc.tuple(fc.webQueryParameters(), fc.option(fc.string(), { nil: undefined })), ([query, expected]) => {
+    const params = parseCallbackQuery(query);
+    if (callbackMatches(params, expected) && !(expected && params.state === expected && (params.code !== undefined || params.error !== undefined))) throw new Error('a foreign callback matched');
+  }),
+  property('providerRedirect: an http(s) URL with a state that carries a verifier, or invalid_response', fc.tuple(fc.integer({ min: 100, max: 599 }), fc.option(fc.oneof(fc.string(), fc.webUrl({ withQueryParameters: true })), { nil: undefined })), ([status, location]) => {
+    const result = outcome(() => providerRedirect(status, location, 'http://h.example/auth/v2/login'));
+    if (result instanceof AuthError) {
+      if (result.code !== 'invalid_response') throw new Error(`unexpected code ${result.code}`);
+      return;
+    }
+    if (!/^https?:/.test(result.url) || !result.state.includes('|')) throw new Error('accepted a redirect without a usable state');
+  }),
+  property('printable: no control character survives; AuthError messages are printable', fc.string({ unit: 'binary' }), (text) => {
+    const clean = printable(text);
+    if (/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(clean)) throw new Error('control character kept');
+    if (new AuthError('network', text).message !== clean) throw new Error('AuthError message not cleaned');
+  }),
+  property('NO_PROXY: loopback never proxied, * bypasses all, an entry covers its subdomains', fc.tuple(fc.domain(), fc.nat({ max: 65535 }).map(String), fc.string()), ([domain, port, noise]) => {
+    const settings = proxySettings({ HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: noise });
+    if (!settings) throw new Error('no settings');
+    for (const loopback of ['localhost', '127.0.0.1', '::1']) if (!bypassesProxy(loopback, port, settings.noProxy)) throw new Error(`${loopback} proxied`);
+    if (!bypassesProxy(domain, port, '*')) throw new Error('* did not bypass');
+    if (!bypassesProxy(`a.${domain}`, port, domain) || !bypassesProxy(domain, port, `.${domain}`)) throw new Error('domain rule broken');
+  }),
+  property('describeNetworkError: a reason and a message for any error, never the proxy password', fc.tuple(fc.constantFrom('ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'CERT_HAS_EXPIRED', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UND_ERR_SOCKET', 'EWHATEVER'), fc.string(), fc.boolean()), ([code, text, viaProxy]) => {
+    const error = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(text), { code }) });
+    const { reason, message } = describeNetworkError(error, 'https://app.example.org/auth/v2/token', viaProxy ? 'http://user:hunter2-secret@proxy.example:3128' : undefined);
+    if (!reason || !message) throw new Error('nothing said');
+    if (message.includes('hunter2-secret')) throw new Error('proxy password shown');
   }),
   property('Retry-After: undefined or whole seconds in [0, 86400]', fc.oneof(fc.string(), fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString())), (value) => {
     const seconds = retryAfterSeconds(value);
