@@ -1,5 +1,7 @@
 import { decideInteractive } from './adapters/environment.ts';
-import { hostActorFor, rememberActor, rememberedActor, type HostActor } from './host-actor.ts';
+import { AuthError } from './errors.ts';
+import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from './host-actor.ts';
+import { tokenStatus } from './protocol/token.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import type { Presenter } from './presenter.ts';
@@ -55,10 +57,15 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   const held = key === undefined ? undefined : rememberedActor(key)?.heldToken(options.minValidity);
   if (held) return held;
   const settings = resolveSettings(options);
-  const decision = decideInteractive(options.interactive);
   const hostActor = hostActorFor(settings, options.inspect);
   if (key !== undefined) rememberActor(key, hostActor);
-  return hostActor.run({
+  return hostActor.run(runOptions(options));
+}
+
+/** What one call asks of the host's actor. */
+function runOptions(options: AuthenticateOptions): RunOptions {
+  const decision = decideInteractive(options.interactive);
+  return {
     force: options.force ?? false,
     flow: options.flow ?? 'auto',
     interactive: decision.interactive,
@@ -69,7 +76,30 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
     onLoginUrl: options.onLoginUrl,
     openBrowser: options.openBrowser,
     signal: options.signal,
-  });
+  };
+}
+
+/**
+ * A new access token now, because a server refused the current one (an API
+ * answered 401): a refresh where the stored refresh token allows it, else a
+ * login where a person can take part, else `login_required`. Concurrent
+ * callers share the one refresh.
+ *
+ * @throws {AuthError} with a stable `code`.
+ */
+export async function reauthenticate(options: AuthenticateOptions): Promise<Token> {
+  const settings = resolveSettings(options);
+  const hostActor = hostActorFor(settings, options.inspect);
+  const stored = settings.store.get(settings.backend.key);
+  if (stored && tokenStatus({ ...stored, expires: 0 }) === 'refreshable') {
+    try {
+      return await hostActor.run({ ...runOptions(options), mode: 'refresh', refreshToken: stored.refresh_token });
+    } catch (error) {
+      if (!(error instanceof AuthError) || error.code === 'cancelled' || error.code === 'network') throw error;
+      // The refresh token is dead too: a login, where one is possible.
+    }
+  }
+  return hostActor.run({ ...runOptions(options), force: true });
 }
 
 const defaultStorePaths = new Map<string, string>();

@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-export { authenticate, authState, type AuthenticateOptions, type AuthStateHandle } from './authenticate.ts';
+export { authenticate, authState, reauthenticate, type AuthenticateOptions, type AuthStateHandle } from './authenticate.ts';
+export { authenticatedFetch, authHooks, type AuthenticatedFetchOptions, type AuthKyHooks } from './authenticated-fetch.ts';
 export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
 export { TokenStore, defaultStorePath, type TokenStoreOptions, type StoredLogin } from './token-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
