@@ -1,6 +1,7 @@
 import { decideInteractive } from './adapters/environment.ts';
 import { AuthError } from './errors.ts';
 import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from './host-actor.ts';
+import { sharedMemoryStore } from './memory-store.ts';
 import { tokenStatus } from './protocol/token.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
@@ -106,7 +107,7 @@ const defaultStorePaths = new Map<string, string>();
 
 /** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */
 function fastKey(options: AuthenticateOptions): string | undefined {
-  let storePath = options.store?.path;
+  let storePath = options.store === 'memory' ? sharedMemoryStore().path : options.store?.path;
   if (storePath === undefined) {
     const env = `${options.appName ?? ''}\n${process.env.OIDC_TOKEN_FILE ?? ''}\n${process.env.XDG_CACHE_HOME ?? ''}\n${process.env.HOME ?? ''}`;
     storePath = defaultStorePaths.get(env);

@@ -7,7 +7,8 @@
 export { authenticate, authState, reauthenticate, type AuthenticateOptions, type AuthStateHandle } from './authenticate.ts';
 export { authenticatedFetch, authHooks, type AuthenticatedFetchOptions, type AuthKyHooks } from './authenticated-fetch.ts';
 export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
-export { TokenStore, defaultStorePath, type TokenStoreOptions, type StoredLogin } from './token-store.ts';
+export { TokenStore, defaultStorePath, sameVersion, type TokenStoreOptions, type StoredLogin, type StoreVersion } from './token-store.ts';
+export { MemoryTokenStore } from './memory-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
 export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions } from './errors.ts';
 export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind, type Environment } from './types.ts';

@@ -1,4 +1,5 @@
 import { routesBackend } from './adapters/routes.ts';
+import { sharedMemoryStore } from './memory-store.ts';
 import { hostProblem } from './protocol/host.ts';
 import type { HostSettings } from './backend.ts';
 import { defaultMetadataFolder } from './oidc/metadata-cache.ts';
@@ -50,7 +51,7 @@ export interface ServerOptions {
    * Token store. Default: the file named by `OIDC_TOKEN_FILE` if set, else
    * the Python client's default store for `appName`.
    */
-  store?: TokenStore | undefined;
+  store?: TokenStore | 'memory' | undefined;
   /** Store folder name when no `store` is given. @default 'py-oidc-auth' */
   appName?: string | undefined;
   /** Transport override (proxies, tests). @default globalThis.fetch */
@@ -78,7 +79,7 @@ function required(value: string | undefined): value is string {
 
 /** Fill in defaults, pick the store, and make the backend for the server kind. */
 export function resolveSettings(options: ServerOptions, env: Environment = process.env): HostSettings {
-  const store = options.store ?? defaultStore(options.appName, env);
+  const store = options.store === 'memory' ? sharedMemoryStore() : options.store ?? defaultStore(options.appName, env);
   if (options.issuer !== undefined) {
     if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');
     if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');

@@ -89,6 +89,11 @@ export class TokenStore {
     this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
   }
 
+  /** Where and how the tokens are kept, in words (for listings and messages). */
+  get description(): string {
+    return `${this.path} (a plaintext JSON file, mode 600, the Python client's format)`;
+  }
+
   /** Report a warning about this store or its logins, the way `onWarning` says (default: stderr). */
   warn(message: string): void {
     this.#warn(message);

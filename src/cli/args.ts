@@ -14,6 +14,8 @@ export type OutputKind = 'token' | 'json' | 'header';
 export interface StoreChoice {
   store?: string | undefined;
   appName?: string | undefined;
+  /** --no-store: keep the token in memory only (a login every run). */
+  noStore?: boolean | undefined;
 }
 
 /** How to reach the server and run a login. */
@@ -59,6 +61,7 @@ const OPTIONS = {
   'min-validity': { type: 'string' },
   'no-browser': { type: 'boolean' },
   'no-qr': { type: 'boolean' },
+  'no-store': { type: 'boolean' },
   interactive: { type: 'boolean' },
   issuer: { type: 'string' },
   'client-id': { type: 'string' },
@@ -114,7 +117,8 @@ export function parseCommandLine(argv: string[]): Command {
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
-  const storeChoice: StoreChoice = { store: values.store, appName: values['app-name'] };
+  if (values['no-store'] && values.store !== undefined) throw new UsageError('give either --store or --no-store, not both');
+  const storeChoice: StoreChoice = { store: values.store, appName: values['app-name'], noStore: values['no-store'] === true };
   const actions = [values.list, values.clear, values.remove !== undefined].filter(Boolean).length;
   if (actions > 1) throw new UsageError('--list, --clear and --remove go alone');
   if (actions === 1 && positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);

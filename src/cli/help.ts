@@ -45,6 +45,8 @@ Store:
       --store PATH          token store file (default: $OIDC_TOKEN_FILE, else
                             ~/.cache/<app-name>/token-store.json)
       --app-name NAME       store folder name (default py-oidc-auth)
+      --no-store            keep the token in memory only: nothing on disk
+                            (a login every run)
       --list                list stored hosts, their state and expiry
       --clear               remove every stored token
       --remove HOST         remove the token of HOST

@@ -22,13 +22,14 @@ function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): number {
     scope: token.scope,
   }));
   if (command.json) {
-    io.out.write(`${JSON.stringify({ store: store.path, hosts: rows }, undefined, 2)}\n`);
+    io.out.write(`${JSON.stringify({ store: store.path, storage: store.description, hosts: rows }, undefined, 2)}\n`);
     return EXIT.ok;
   }
   if (rows.length === 0) {
-    io.err.write(`No tokens stored in ${store.path}\n`);
+    io.err.write(`No tokens stored in ${store.description}\n`);
     return EXIT.ok;
   }
+  io.err.write(`Tokens in ${store.description}:\n`);
   const s = styles(terminalInfo(io.out, io.env).color);
   const paint = { valid: s.green, refreshable: s.yellow, expired: s.red };
   const when = (time: number) => (time > 0 ? `${new Date(time * 1000).toISOString().slice(0, 16).replace('T', ' ')}Z (${relativeTime(time, now)})` : '-');
@@ -142,7 +143,7 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
     });
     spinner.stop();
     if (loggedIn) {
-      io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command)}; the token is stored in ${store.path}` +
+      io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command)}; the token is kept in ${store.description}` +
         ` (it expires ${relativeTime(token.expires, nowSeconds())}).\n`);
     }
     io.out.write(formatToken(token, command.output));

@@ -1,0 +1,73 @@
+// A token store that keeps everything in this process's memory: nothing is
+// written to disk (tests, containers with read-only homes, people who want
+// no token file). The same interface as the file store.
+import { storeKey } from './protocol/store-key.ts';
+import { isEvictable } from './protocol/token.ts';
+import { TokenStore, type StoredLogin, type StoreVersion } from './token-store.ts';
+import type { Token } from './types.ts';
+
+let stores = 0;
+
+/**
+ * Tokens in memory only, for this process: `authenticate({ store: 'memory' })`
+ * (one shared instance) or `new MemoryTokenStore()`. Every process then logs
+ * in on its own; nothing reaches the disk.
+ */
+export class MemoryTokenStore extends TokenStore {
+  readonly #entries = new Map<string, { token: Token; stored_at: number }>();
+  #writes = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: { onWarning?: ((message: string) => void) | undefined } = {}) {
+    super({ path: `/dev/null/oidc-auth-memory-store-${(stores += 1)}`, onWarning: options.onWarning });
+  }
+
+  override get description(): string {
+    return 'this process\'s memory only (nothing on disk)';
+  }
+
+  /** Where the tokens are: nowhere on disk. */
+  override get lockPath(): string {
+    return '';
+  }
+
+  override version(): StoreVersion {
+    return { ino: 0, size: this.#entries.size, mtimeMs: this.#writes };
+  }
+
+  override read(host: string): { token: Token | undefined; version: StoreVersion } {
+    const token = this.#entries.get(storeKey(host))?.token;
+    return { token: token && !isEvictable(token) ? token : undefined, version: this.version() };
+  }
+
+  override entries(): StoredLogin[] {
+    return [...this.#entries].filter(([, entry]) => !isEvictable(entry.token)).map(([host, entry]) => ({ host, ...entry }));
+  }
+
+  override update(change: Parameters<TokenStore['update']>[0]): Promise<StoreVersion> {
+    // One change at a time, like the file store's lock, within this process.
+    const next = this.#queue.then(async () => {
+      const changes = await change((host) => this.#entries.get(host)?.token);
+      if (changes === 'clear') this.#entries.clear();
+      else {
+        if (Object.keys(changes).length === 0) return this.version();
+        for (const [host, token] of Object.entries(changes)) {
+          if (token === null) this.#entries.delete(host);
+          else this.#entries.set(host, { token, stored_at: Date.now() / 1000 });
+        }
+      }
+      this.#writes += 1;
+      return this.version();
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+let shared: MemoryTokenStore | undefined;
+
+/** The one memory store of this process (`store: 'memory'`). */
+export function sharedMemoryStore(): MemoryTokenStore {
+  shared ??= new MemoryTokenStore();
+  return shared;
+}
