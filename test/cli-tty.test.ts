@@ -51,18 +51,31 @@ describe('oidc-auth in a terminal', () => {
     assert.equal(await term.exited, 0);
     const token = world.store.get(world.app.host);
     assert.ok(token);
-    assert.match(term.text, /✓ Logged in to .* stored in /);
+    assert.match(term.text, /✓ Logged in to .* the token is kept in \S+token-store\.json \(a plaintext JSON file, mode 600/);
     assert.ok(term.text.trimEnd().endsWith(token.access_token), 'the token is the last thing printed');
   });
 
-  it('NO_COLOR: no colour codes, --no-qr: no QR code; the prompt is still there', async () => {
+  it('NO_COLOR: the plain mode (no colour codes, no QR code, nothing redrawn); the prompt is still there', async () => {
     world = await startWorld();
-    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--no-qr'], { ...baseEnv, NO_COLOR: '1' });
-    const [, complete] = await term.waitFor(/or open directly (\S+)/);
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser'], { ...baseEnv, NO_COLOR: '1' });
+    const [, complete] = await term.waitFor(/\(or open (\S+)\)/);
     await new Person().visit(complete ?? '');
     assert.equal(await term.exited, 0);
     assert.doesNotMatch(term.output, COLOUR);
     assert.doesNotMatch(term.text, /[█▀▄]/);
+    assert.doesNotMatch(term.output, /\r\u001b\[2K/, 'no line is redrawn');
+  });
+
+  it('--plain on a colour terminal: one line per event, the time left as a line of its own, no spinner, no QR code', async () => {
+    world = await startWorld();
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--no-browser', '--plain'], baseEnv);
+    const [, complete] = await term.waitFor(/\(or open (\S+)\)/);
+    await term.waitFor(/Waiting for you to log in: \d+:\d\d left \(Ctrl-C to cancel\)/);
+    await new Person().visit(complete ?? '');
+    assert.equal(await term.exited, 0);
+    assert.doesNotMatch(term.output, /\u001b\[/, 'no escape sequence at all');
+    assert.doesNotMatch(term.text, /[█▀▄⠋⠙⠹]/, 'no QR code, no spinner');
+    assert.match(term.text, /Logged in to/);
   });
 
   it('Ctrl-C while the device flow polls: exit 130, polling stops, the process ends by itself', async () => {

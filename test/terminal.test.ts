@@ -56,7 +56,11 @@ describe('terminal output', () => {
     assert.equal(terminalInfo(tty(), { NO_COLOR: '1' }).color, false);
     assert.equal(terminalInfo(tty(), { NO_COLOR: '' }).color, true, 'an empty NO_COLOR does not count (no-color.org)');
     assert.equal(terminalInfo(tty(), { TERM: 'dumb' }).color, false);
-    assert.deepEqual(terminalInfo(pipe, {}), { isTTY: false, color: false, columns: 80 });
+    assert.deepEqual(terminalInfo(pipe, {}), { isTTY: false, color: false, columns: 80, plain: true });
+    for (const env of [{ TERM: 'dumb' }, { NO_COLOR: '1' }, { CI: 'true' }, { ACCESSIBLE: '1' }]) assert.equal(terminalInfo(tty(), env).plain, true, JSON.stringify(env));
+    assert.equal(terminalInfo(tty(), {}, { plain: true }).plain, true, '--plain');
+    assert.equal(terminalInfo(tty(), {}, { plain: true }).color, false);
+    assert.equal(terminalInfo(tty(), { CI: 'false' }).plain, false);
     assert.equal(styles(false).bold('x'), 'x');
     assert.equal(styles(true).bold('x'), '\u001b[1mx\u001b[22m');
   });

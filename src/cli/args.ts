@@ -37,6 +37,8 @@ export interface LoginChoice extends StoreChoice {
   minValidity?: number | undefined;
   browser: boolean;
   qr: boolean;
+  /** --plain: one line per event, no spinner or QR code (also TERM=dumb, NO_COLOR, CI, ACCESSIBLE). */
+  plain: boolean;
   interactive?: true | undefined;
 }
 
@@ -62,6 +64,7 @@ const OPTIONS = {
   'no-browser': { type: 'boolean' },
   'no-qr': { type: 'boolean' },
   'no-store': { type: 'boolean' },
+  plain: { type: 'boolean' },
   interactive: { type: 'boolean' },
   issuer: { type: 'string' },
   'client-id': { type: 'string' },
@@ -163,6 +166,7 @@ export function parseCommandLine(argv: string[]): Command {
     minValidity: seconds('--min-validity', values['min-validity'], { allowZero: true }),
     browser: values['no-browser'] !== true,
     qr: values['no-qr'] !== true,
+    plain: values.plain === true,
     interactive: values.interactive === true ? true : undefined,
   };
   if (logout) return { kind: 'logout', ...login };

@@ -35,6 +35,9 @@ Login:
       --timeout SECS        time to finish an interactive login (default 600)
       --no-browser          never open a browser; print the URL only
       --no-qr               no QR code next to the device code
+      --plain               one line per event: no spinner or QR code, the
+                            time left every 30 s (screen readers, log files;
+                            also with TERM=dumb, NO_COLOR, CI or ACCESSIBLE)
       --interactive         allow a login although stdin or stderr is no terminal
 
 Output:
@@ -53,7 +56,7 @@ Store:
 
   -V, --version, -h, --help
 
-Environment: OIDC_TOKEN_FILE (token file for batch jobs), NO_COLOR,
+Environment: OIDC_TOKEN_FILE (token file for batch jobs), NO_COLOR, ACCESSIBLE,
 XDG_CACHE_HOME; a batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no
 interactive login.
 

@@ -95,7 +95,7 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
 }
 
 async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): Promise<number> {
-  const info = terminalInfo(io.err, io.env);
+  const info = terminalInfo(io.err, io.env, { plain: command.plain });
   const s = styles(info.color);
   const spinner = new Spinner(io.err, info);
   const store = openStore(command);

@@ -12,14 +12,25 @@ export interface TerminalInfo {
   color: boolean;
   /** Width in columns (80 when unknown). */
   columns: number;
+  /**
+   * One line per event, nothing redrawn, no QR code, a countdown every 30 s:
+   * for screen readers and log files. `--plain`, or no terminal, `TERM=dumb`,
+   * `NO_COLOR`, `CI` or `ACCESSIBLE` set.
+   */
+  plain: boolean;
 }
 
-/** Read what `stream` can do, honouring `NO_COLOR` (https://no-color.org) and `TERM=dumb`. */
-export function terminalInfo(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): TerminalInfo {
+/** Seconds between countdown lines in plain mode. */
+export const PLAIN_COUNTDOWN_SECONDS = 30;
+
+/** Read what `stream` can do, honouring `NO_COLOR` (https://no-color.org), `TERM=dumb`, `CI`, `ACCESSIBLE` and `--plain`. */
+export function terminalInfo(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env, options: { plain?: boolean | undefined } = {}): TerminalInfo {
   const tty = stream as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   const isTTY = tty.isTTY === true;
-  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
-  return { isTTY, color: isTTY && !noColor && env.TERM !== 'dumb', columns: tty.columns ?? 80 };
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  const noColor = set('NO_COLOR');
+  const plain = options.plain === true || !isTTY || env.TERM === 'dumb' || noColor || (set('CI') && env.CI !== 'false') || set('ACCESSIBLE');
+  return { isTTY, color: isTTY && !noColor && env.TERM !== 'dumb' && !plain, columns: tty.columns ?? 80, plain };
 }
 
 /** ANSI styles that collapse to plain text when colour is off. */
@@ -46,7 +57,7 @@ export function qrCode(text: string, columns: number): string | undefined {
 /** The device-login prompt: URL and code stand out; the QR code (phones) when asked and it fits. */
 export function deviceCodeText(code: DeviceCode, info: TerminalInfo, options: { qr: boolean }): string {
   const s = styles(info.color);
-  if (!info.isTTY) {
+  if (info.plain) {
     return `To log in, open ${code.verification_uri} and enter the code ${code.user_code}` +
       (code.verification_uri_complete ? `\n(or open ${code.verification_uri_complete})` : '') + '\n';
   }
@@ -78,13 +89,15 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 
 /**
  * One line that redraws itself on a terminal: a spinner, a label and the
- * time left. Does nothing when the stream is no terminal.
+ * time left. In plain mode it writes a new line with the time left every
+ * 30 s instead (screen readers, log files).
  */
 export class Spinner {
   readonly #stream: NodeJS.WritableStream;
   readonly #info: TerminalInfo;
   #timer: NodeJS.Timeout | undefined;
   #frame = 0;
+  #plainLine = false;
 
   constructor(stream: NodeJS.WritableStream, info: TerminalInfo) {
     this.#stream = stream;
@@ -94,7 +107,14 @@ export class Spinner {
   /** Start (or restart) with `label`, counting down to `deadline` (ms since the epoch). */
   start(label: string, deadline: number): void {
     this.stop();
-    if (!this.#info.isTTY) return;
+    if (this.#info.plain) {
+      const say = () => this.#stream.write(`${label}: ${clock((deadline - Date.now()) / 1000)} left (Ctrl-C to cancel)\n`);
+      say();
+      this.#timer = setInterval(say, PLAIN_COUNTDOWN_SECONDS * 1000);
+      this.#timer.unref();
+      this.#plainLine = true;
+      return;
+    }
     const s = styles(this.#info.color);
     const draw = () => {
       const frame = FRAMES[this.#frame++ % FRAMES.length] ?? '';
@@ -111,7 +131,8 @@ export class Spinner {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#stream.write('\r\u001b[2K');
+    if (this.#plainLine) this.#plainLine = false; // Nothing to erase: lines stay.
+    else this.#stream.write('\r\u001b[2K');
   }
 }
 
