@@ -1,4 +1,5 @@
 import { decideInteractive } from './adapters/environment.ts';
+import { setDebugLogger } from './debug.ts';
 import { AuthError } from './errors.ts';
 import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from './host-actor.ts';
 import { sharedMemoryStore } from './memory-store.ts';
@@ -35,6 +36,13 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
   inspect?: Inspector | undefined;
   /** Cancels this call (the login stops once no caller waits for it). */
   signal?: AbortSignal | undefined;
+  /**
+   * Receives a line for each step: states, HTTP exchanges (method, URL
+   * without its query, status, time), lock waits, which token was used and
+   * why. Never a secret. Process-wide: the last logger given wins.
+   * `OIDC_AUTH_DEBUG=1` sends the same lines to stderr.
+   */
+  logger?: ((line: string) => void) | undefined;
 }
 
 /**
@@ -53,6 +61,7 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
  * @throws {AuthError} with a stable `code`.
  */
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
+  if (options.logger) setDebugLogger(options.logger);
   // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
   const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options);
   const held = key === undefined ? undefined : rememberedActor(key)?.heldToken(options.minValidity);

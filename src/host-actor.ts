@@ -1,6 +1,7 @@
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { CallbackServer } from './adapters/callback-server.ts';
 import type { HostSettings } from './backend.ts';
+import { debug, debugging } from './debug.ts';
 import { AuthError } from './errors.ts';
 import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.machine.ts';
 import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from './machines/code-flow.machine.ts';
@@ -114,7 +115,9 @@ export class HostActor {
         const host = HostActor.#of(system);
         const { token, version } = host.settings.store.read(host.key);
         host.#candidate = token ? { token, version } : undefined;
-        return { token, status: tokenStatus(token, undefined, input.minValidity) };
+        const status = tokenStatus(token, undefined, input.minValidity);
+        debug(() => `${host.key}: stored token in ${host.settings.store.path}: ${token ? `${status}, access token valid ${Math.round(token.expires - Date.now() / 1000)} s more (needed: ${Math.max(60, input.minValidity)} s)` : 'none'}`);
+        return { token, status };
       }),
       refreshToken: fromPromise(async ({ input, signal, system }) => HostActor.#of(system).#refreshTransaction(input.refreshToken, input.minValidity, signal)),
       deviceFlow: deviceFlowMachine.provide({
@@ -178,6 +181,7 @@ export class HostActor {
       const stored = current(this.key);
       if (explicit === undefined && stored && tokenStatus(stored, undefined, minValidity) === 'valid') {
         result = stored; // Another process refreshed while we waited for the lock.
+        debug(() => `${this.key}: another process refreshed while this one waited for the lock: its token is used`);
         return {};
       }
       const usable = stored && stored.refresh_token !== '' && tokenStatus({ ...stored, expires: 0 }) === 'refreshable';
@@ -234,11 +238,22 @@ export class HostActor {
     const held = this.#held;
     if (held === undefined || held.version === undefined) return undefined;
     if (!sameVersion(this.settings.store.version(), held.version)) return undefined;
-    return tokenStatus(held.token, undefined, this.#effectiveMinValidity(minValidity)) === 'valid' ? held.token : undefined;
+    const valid = tokenStatus(held.token, undefined, this.#effectiveMinValidity(minValidity)) === 'valid';
+    if (valid) debug(() => `${this.key}: the held token again (store unchanged, valid ${Math.round(held.token.expires - Date.now() / 1000)} s more)`);
+    return valid ? held.token : undefined;
   }
+
+  #lastLogged: string | undefined;
 
   #track(snapshot: SnapshotFrom<typeof authMachine>): void {
     const token = snapshot.context.token;
+    if (debugging()) {
+      const state = JSON.stringify(snapshot.value).replace(/"/g, '');
+      if (state !== this.#lastLogged) {
+        this.#lastLogged = state;
+        debug(() => `${this.key}: ${state}${snapshot.matches('authenticated') && token ? ` (token valid ${Math.round(token.expires - Date.now() / 1000)} s more)` : ''}${snapshot.context.error ? ` (${snapshot.context.error.code})` : ''}`);
+      }
+    }
     if (!snapshot.matches('authenticated') || token === undefined) {
       if (!snapshot.matches('idle')) this.#held = undefined;
       return;

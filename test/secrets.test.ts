@@ -57,6 +57,15 @@ describe('no secret in any output', () => {
     assert.match(denied.out, /WXYZ-1234/, 'the user code is shown');
     assert.match(denied.out, /access_denied/);
     assertClean(denied.out, 'the CLI output of a denied device login');
+    // The same with --verbose (and OIDC_AUTH_DEBUG=1): every step told, no secret among them.
+    await world.store.put(world.app.host, expired());
+    const verboseBatch = await run([world.app.host, '--store', world.store.path, '--verbose']);
+    assert.match(verboseBatch.out, /oidc-auth: POST http:\/\/127\.0\.0\.1:\d+\/auth\/v2\/token -> HTTP 400 \(\d+ ms\)/);
+    assert.match(verboseBatch.out, /stored token in .*: refreshable, access token valid -\d+ s more/);
+    assertClean(verboseBatch.out, '--verbose output of a failed refresh');
+    const verboseDenied = await run([world.app.host, '--store', world.store.path, '--interactive', '--no-browser', '--json'], { OIDC_AUTH_DEBUG: '1' });
+    assert.match(verboseDenied.out, /device-polling/);
+    assertClean(verboseDenied.out, 'OIDC_AUTH_DEBUG output of a denied device login');
     const list = await run(['--list', '--json', '--store', world.store.path]);
     assertClean(list.out, '--list');
   });
@@ -97,5 +106,37 @@ describe('no secret in any output', () => {
     assert.ok(error instanceof AuthError && error.code === 'invalid_grant');
     assertClean(everything(error), 'the Client error');
     assert.ok(!everything(error).includes(flow.codeVerifier));
+  });
+
+  it('--verbose through a successful device login: each step on stderr, and neither the token, the refresh token nor the device code', async () => {
+    const world = track(await startWorld());
+    const lines: string[] = [];
+    const person = personApproves();
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('./helpers/cli.ts');
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, world.app.host, '--store', world.store.path, '--interactive', '--no-browser', '--verbose'], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let started = false;
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const uri = /\(or open (\S+)\)/.exec(stderr)?.[1];
+        if (uri && !started) {
+          started = true;
+          person.onDeviceCode({ uri, user_code: '', device_code: '', interval: 1, verification_uri: uri, expires_in: 600 });
+        }
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    lines.push(...result.stderr.split('\n'));
+    assert.equal(result.code, 0, result.stderr);
+    const stored = world.store.get(world.app.host);
+    assert.ok(stored);
+    for (const secret of [stored.access_token, stored.refresh_token]) assert.ok(!result.stderr.includes(secret), 'no token in the verbose output');
+    assert.ok(lines.some((line) => /POST http:\/\/127\.0\.0\.1:\d+\/auth\/v2\/device -> HTTP 200/.test(line)), result.stderr);
+    assert.ok(lines.some((line) => /: authenticated \(token valid \d+ s more\)/.test(line)));
+    assert.ok(!/device_code|device-code=|refresh-token=/.test(result.stderr), 'no form field or device code');
   });
 });

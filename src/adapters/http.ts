@@ -1,3 +1,4 @@
+import { debug, logUrl } from '../debug.ts';
 import { AuthError } from '../errors.ts';
 import { describeNetworkError, isTlsFailure } from '../protocol/network-error.ts';
 import { bypassesProxy, proxySettings } from '../protocol/proxy.ts';
@@ -86,6 +87,7 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
   // One deadline for the whole exchange, body included: a server that drips
   // its answer byte by byte is cut off like one that never answers.
   const deadline = AbortSignal.timeout(options.timeoutMs);
+  const started = performance.now();
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   try {
     // Loaded on first use: a run that finds a valid cached token never pays for it.
@@ -103,14 +105,18 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       signal,
       ...(fetch ? { fetch } : {}),
     });
+    const text = await readCapped(response, url);
+    debug(() => `${method} ${logUrl(url)} -> HTTP ${response.status} (${Math.round(performance.now() - started)} ms${fetch ? ', through the proxy' : ''})`);
     return {
       status: response.status,
-      text: await readCapped(response, url),
+      text,
       retryAfter: retryAfterSeconds(response.headers.get('retry-after')),
       location: response.headers.get('location') ?? undefined,
     };
   } catch (error) {
-    throw await transportError(error, url, options, deadline);
+    const failure = await transportError(error, url, options, deadline);
+    debug(() => `${method} ${logUrl(url)} failed after ${Math.round(performance.now() - started)} ms: ${failure.code}${failure.reason ? ` (${failure.reason})` : ''}`);
+    throw failure;
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { debug } from '../debug.ts';
 import { AuthError } from '../errors.ts';
 import { readOwnFile } from './safe-file.ts';
 
@@ -152,9 +153,15 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
   let unbreakable: string | undefined;
+  const started = Date.now();
+  let waited = false;
   for (;;) {
     if (tryCreate(path, me)) break;
     const holder = readHolder(path);
+    if (!waited) {
+      waited = true;
+      debug(() => `waiting for the lock ${path}, held by ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'an unknown process'}`);
+    }
     // A stale lock is moved away and the lock tried again at once; one that cannot be moved is waited for like a live one.
     if (isStale(path, holder, staleMs)) {
       unbreakable = breakStale(path, holder, randomUUID());
@@ -172,6 +179,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
     await sleep(Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random()));
     delay = Math.min(delay * 2, 250);
   }
+  if (waited) debug(() => `got the lock ${path} after ${Date.now() - started} ms`);
   const heartbeat = setInterval(() => {
     const now = new Date();
     try {

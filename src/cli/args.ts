@@ -37,6 +37,8 @@ export interface LoginChoice extends StoreChoice {
   minValidity?: number | undefined;
   browser: boolean;
   qr: boolean;
+  /** --verbose: each step and HTTP exchange on stderr (never a secret). */
+  verbose: boolean;
   /** --plain: one line per event, no spinner or QR code (also TERM=dumb, NO_COLOR, CI, ACCESSIBLE). */
   plain: boolean;
   interactive?: true | undefined;
@@ -65,6 +67,7 @@ const OPTIONS = {
   'no-qr': { type: 'boolean' },
   'no-store': { type: 'boolean' },
   plain: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   interactive: { type: 'boolean' },
   issuer: { type: 'string' },
   'client-id': { type: 'string' },
@@ -167,6 +170,7 @@ export function parseCommandLine(argv: string[]): Command {
     browser: values['no-browser'] !== true,
     qr: values['no-qr'] !== true,
     plain: values.plain === true,
+    verbose: values.verbose === true,
     interactive: values.interactive === true ? true : undefined,
   };
   if (logout) return { kind: 'logout', ...login };

@@ -35,6 +35,8 @@ Login:
       --timeout SECS        time to finish an interactive login (default 600)
       --no-browser          never open a browser; print the URL only
       --no-qr               no QR code next to the device code
+  -v, --verbose             each step on stderr: states, HTTP exchanges (no
+                            query, no body), lock waits, which token and why
       --plain               one line per event: no spinner or QR code, the
                             time left every 30 s (screen readers, log files;
                             also with TERM=dumb, NO_COLOR, CI or ACCESSIBLE)
@@ -56,7 +58,8 @@ Store:
 
   -V, --version, -h, --help
 
-Environment: OIDC_TOKEN_FILE (token file for batch jobs), NO_COLOR, ACCESSIBLE,
+Environment: OIDC_TOKEN_FILE (token file for batch jobs), OIDC_AUTH_DEBUG=1
+(as --verbose), NO_COLOR, ACCESSIBLE,
 XDG_CACHE_HOME; a batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no
 interactive login.
 

@@ -6,7 +6,8 @@ import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts'
 import { tokenStatus } from '../protocol/token.ts';
 
 function cachedAnswer(command: Command, io: CliIo): boolean {
-  if (command.kind !== 'token' || command.force) return false;
+  // --verbose takes the full path, so that every step can be told.
+  if (command.kind !== 'token' || command.force || command.verbose) return false;
   try {
     const token = openStore(command).get(loginKey(command));
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;

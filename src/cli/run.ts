@@ -1,6 +1,7 @@
 // Everything the CLI does beyond printing a valid cached token: logins,
 // listing, removing, help. Loaded only when the fast path cannot answer.
 import { authenticate } from '../authenticate.ts';
+import { setDebugLogger } from '../debug.ts';
 import { isAuthError } from '../errors.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
@@ -96,6 +97,7 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
 
 async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): Promise<number> {
   const info = terminalInfo(io.err, io.env, { plain: command.plain });
+  if (command.verbose) setDebugLogger((line) => void io.err.write(`oidc-auth: ${line}\n`));
   const s = styles(info.color);
   const spinner = new Spinner(io.err, info);
   const store = openStore(command);
