@@ -85,6 +85,8 @@ function runOptions(options: AuthenticateOptions): RunOptions {
     onDeviceCode: options.onDeviceCode,
     onLoginUrl: options.onLoginUrl,
     openBrowser: options.openBrowser,
+    readPastedUrl: options.readPastedUrl,
+    onPasteRefused: options.onPasteRefused,
     signal: options.signal,
   };
 }

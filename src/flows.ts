@@ -112,6 +112,8 @@ export abstract class BaseFlow {
       onDeviceCode: this.#options.onDeviceCode,
       onLoginUrl: this.#options.onLoginUrl,
       openBrowser: request.autoOpen === false ? false : this.#options.openBrowser,
+      readPastedUrl: this.#options.readPastedUrl,
+      onPasteRefused: this.#options.onPasteRefused,
       signal: request.signal,
     });
   }

@@ -7,6 +7,7 @@ import { authMachine, SETTLED_STATES, type AuthRequest } from './machines/auth.m
 import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from './machines/code-flow.machine.ts';
 import { deviceFlowMachine } from './machines/device-flow.machine.ts';
 import { asAuthError } from './machines/shared.ts';
+import { parsePastedCallback } from './protocol/callback.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
 import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
@@ -130,7 +131,9 @@ export class HostActor {
       codeFlow: codeFlowMachine.provide({
         actors: {
           callbackServer: fromCallback<CallbackServerCommand>(({ sendBack: send, receive, system }) => {
-            const { backend } = HostActor.#of(system).settings;
+            const host = HostActor.#of(system);
+            const { backend } = host.settings;
+            const presenter = host.#presenter;
             const sendBack = (event: CallbackServerEvent) => send(event);
             let server: CallbackServer | undefined;
             let stopped = false;
@@ -145,7 +148,16 @@ export class HostActor {
                 server = started;
                 // The provider URL carries the state: it stays in the server, and the person opens the loopback /login.
                 started.setLoginTarget(await backend.loginUrl(started.redirectUri, abort.signal));
-                if (!stopped) sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: started.startUrl });
+                if (stopped) return;
+                sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: started.startUrl });
+                // No browser on this machine: the address the browser ended on may be pasted instead, with the same state check.
+                const read = presenter.readPastedUrl;
+                while (read && !stopped) {
+                  const params = parsePastedCallback(await read(abort.signal));
+                  if (stopped) return;
+                  if (params && backend.callback.matches(params, started.redirectUri)) return void sendBack({ type: 'server.callback', params });
+                  presenter.onPasteRefused?.('That address does not belong to this login (it carries no code, or another login\'s state). Paste the whole address the browser shows after you logged in.');
+                }
               },
             ).catch((error: unknown) => {
               if (!stopped) sendBack({ type: 'server.error', error: asAuthError(error) });
@@ -350,7 +362,7 @@ export class HostActor {
       const join = this.busy;
       this.#waiters.add(waiter);
       if (join) return;
-      this.#presenter = { onDeviceCode: options.onDeviceCode, onLoginUrl: options.onLoginUrl, openBrowser: options.openBrowser };
+      this.#presenter = { onDeviceCode: options.onDeviceCode, onLoginUrl: options.onLoginUrl, openBrowser: options.openBrowser, readPastedUrl: options.readPastedUrl, onPasteRefused: options.onPasteRefused };
       this.actor.send({
         type: 'AUTHENTICATE',
         request: {

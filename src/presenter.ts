@@ -11,6 +11,16 @@ export interface Presenter {
   onLoginUrl?: ((url: string, redirectUri: string) => void) | undefined;
   /** `false`: never open a browser; a function: open it yourself. Default: `open`. */
   openBrowser?: false | ((url: string) => Promise<void> | void) | undefined;
+  /**
+   * Code flow without a browser on this machine (an SSH session): resolve to
+   * the address the person's browser ended on after the login (it fails to
+   * load there; they copy it from the address bar). Asked again after a
+   * refused one; the loopback callback keeps working meanwhile. Only the
+   * address with exactly this login's state is taken.
+   */
+  readPastedUrl?: ((signal: AbortSignal) => Promise<string>) | undefined;
+  /** Told why a pasted address was refused. */
+  onPasteRefused?: ((message: string) => void) | undefined;
 }
 
 function say(text: string): void {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { renderUnicodeCompact } from 'uqr';
 import { killAll, spawnPty } from './helpers/pty.ts';
+import { loopbackRedirects } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
 import { startWorld, type World } from './fixtures/world.ts';
 
@@ -141,5 +142,21 @@ describe('oidc-auth in a terminal', () => {
     assert.equal(await term.exited, 0, term.text);
     assert.match(term.text, /Token summary/);
     assert.doesNotMatch(term.text, /oidc-provider (WARNING|NOTICE)/);
+  });
+
+  it('no browser here (--paste): the address the browser ended on, pasted into the terminal, finishes the code login; a foreign one is refused', async () => {
+    world = await startWorld({ idp: { redirectUris: loopbackRedirects([53140]) } });
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--flow', 'code', '-p', '53140', '--no-browser', '--paste'], baseEnv);
+    const [, loginUrl] = await term.waitFor(/(http:\/\/localhost:53140\/login)/);
+    await term.waitFor(/paste the address your browser ended on/);
+    // The person's browser is elsewhere: the provider sends it to localhost:53140, which does not load there.
+    const landed = await new Person({ stopBefore: (url) => url.startsWith('http://localhost:53140/callback') }).visit(loginUrl ?? '');
+    assert.match(landed.url, /^http:\/\/localhost:53140\/callback\?code=/);
+    term.write('http://localhost:53140/callback?code=forged&state=someone-else\r');
+    await term.waitFor(/does not belong to this login/);
+    term.write(`${landed.url}\r`);
+    assert.equal(await term.exited, 0, term.text);
+    assert.match(term.text, /Logged in to/);
+    assert.equal(world.app.requests.code, 1, 'only the pasted code was exchanged');
   });
 });

@@ -37,6 +37,8 @@ export interface LoginChoice extends StoreChoice {
   minValidity?: number | undefined;
   browser: boolean;
   qr: boolean;
+  /** --paste: the code flow also takes the address the browser ended on, pasted into the terminal. */
+  paste: boolean;
   /** --verbose: each step and HTTP exchange on stderr (never a secret). */
   verbose: boolean;
   /** --plain: one line per event, no spinner or QR code (also TERM=dumb, NO_COLOR, CI, ACCESSIBLE). */
@@ -67,6 +69,7 @@ const OPTIONS = {
   'no-qr': { type: 'boolean' },
   'no-store': { type: 'boolean' },
   plain: { type: 'boolean' },
+  paste: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   interactive: { type: 'boolean' },
   issuer: { type: 'string' },
@@ -171,6 +174,7 @@ export function parseCommandLine(argv: string[]): Command {
     qr: values['no-qr'] !== true,
     plain: values.plain === true,
     verbose: values.verbose === true,
+    paste: values.paste === true,
     interactive: values.interactive === true ? true : undefined,
   };
   if (logout) return { kind: 'logout', ...login };

@@ -34,6 +34,9 @@ Login:
       --min-validity SECS   refresh when less than SECS remain (default 60)
       --timeout SECS        time to finish an interactive login (default 600)
       --no-browser          never open a browser; print the URL only
+      --paste               code flow: also take the address the browser ended
+                            on, pasted here (automatic on a terminal when no
+                            browser can be opened, e.g. over SSH)
       --no-qr               no QR code next to the device code
   -v, --verbose             each step on stderr: states, HTTP exchanges (no
                             query, no body), lock waits, which token and why

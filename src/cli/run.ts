@@ -95,11 +95,42 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+/** One line from stdin (the address the browser ended on), or a rejection once `signal` aborts. */
+function readLine(io: CliIo, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    io.err.write('Or paste the address your browser ended on after the login (it may fail to load there), then press Enter:\n');
+    // terminal: false keeps the terminal as it is, so Ctrl-C still interrupts.
+    void import('node:readline').then((readline) => {
+      if (signal.aborted) return reject(new Error('stopped'));
+      const lines = readline.createInterface({ input: process.stdin, terminal: false });
+      const finish = () => {
+        lines.close();
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        finish();
+        reject(new Error('stopped'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      lines.once('line', (line) => {
+        finish();
+        resolve(line);
+      });
+    });
+  });
+}
+
 async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): Promise<number> {
   const info = terminalInfo(io.err, io.env, { plain: command.plain });
   if (command.verbose) setDebugLogger((line) => void io.err.write(`oidc-auth: ${line}\n`));
   const s = styles(info.color);
   const spinner = new Spinner(io.err, info);
+  // No browser here (an SSH session, --no-browser) or --paste: the code flow also takes the address the browser ended on.
+  const stdinIsTTY = (process.stdin as { isTTY?: boolean }).isTTY === true;
+  const noDisplay = process.platform === 'linux' && !io.env.DISPLAY && !io.env.WAYLAND_DISPLAY;
+  const paste = command.paste || (stdinIsTTY && (!command.browser || noDisplay));
+  // While the person may type, nothing redraws the line they type on.
+  const codeSpinner = paste ? new Spinner(io.err, { ...info, plain: true }) : spinner;
   const store = openStore(command);
   const timeout = command.timeout ?? DEFAULT_LOGIN_TIMEOUT;
   const controller = new AbortController();
@@ -140,10 +171,13 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
         loggedIn = true;
         spinner.stop();
         io.err.write(loginUrlText(url, redirectUri, info));
-        spinner.start('Waiting for the browser login', Date.now() + timeout * 1000);
+        codeSpinner.start('Waiting for the browser login', Date.now() + timeout * 1000);
       },
+      readPastedUrl: paste ? (signal) => readLine(io, signal) : undefined,
+      onPasteRefused: (message) => void io.err.write(`${message}\n`),
     });
     spinner.stop();
+    codeSpinner.stop();
     if (loggedIn) {
       io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command)}; the token is kept in ${store.description}` +
         ` (it expires ${relativeTime(token.expires, nowSeconds())}).\n`);
@@ -152,6 +186,7 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
     return EXIT.ok;
   } finally {
     spinner.stop();
+    codeSpinner.stop();
     process.off('SIGINT', onSigint);
   }
 }

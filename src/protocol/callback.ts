@@ -90,3 +90,17 @@ export function buildLoginUrl(loginEndpoint: string, redirectUri: string): strin
   url.searchParams.set('prompt', 'consent');
   return url.toString();
 }
+
+/**
+ * The callback parameters of an address the person pasted (the browser's
+ * address bar after the login), or undefined when it is no URL with a query.
+ */
+export function parsePastedCallback(text: string): CallbackParams | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return undefined;
+  }
+  return url.search === '' ? undefined : parseCallbackQuery(url.searchParams);
+}
