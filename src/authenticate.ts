@@ -87,6 +87,7 @@ function runOptions(options: AuthenticateOptions): RunOptions {
     openBrowser: options.openBrowser,
     readPastedUrl: options.readPastedUrl,
     onPasteRefused: options.onPasteRefused,
+    onWaitingForLogin: options.onWaitingForLogin,
     signal: options.signal,
   };
 }

@@ -114,6 +114,7 @@ export abstract class BaseFlow {
       openBrowser: request.autoOpen === false ? false : this.#options.openBrowser,
       readPastedUrl: this.#options.readPastedUrl,
       onPasteRefused: this.#options.onPasteRefused,
+      onWaitingForLogin: this.#options.onWaitingForLogin,
       signal: request.signal,
     });
   }

@@ -1,5 +1,7 @@
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { CallbackServer } from './adapters/callback-server.ts';
+import { acquireFileLock, type FileLease } from './adapters/lock.ts';
+import { ensureStoreFolder } from './adapters/store-file.ts';
 import type { HostSettings } from './backend.ts';
 import { debug, debugging } from './debug.ts';
 import { AuthError } from './errors.ts';
@@ -10,7 +12,7 @@ import { asAuthError } from './machines/shared.ts';
 import { parsePastedCallback } from './protocol/callback.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
-import { showDeviceCode, showLoginUrl, type Presenter } from './presenter.ts';
+import { showDeviceCode, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
 import { sameVersion, type StoreVersion } from './token-store.ts';
 import type { Token } from './types.ts';
 import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
@@ -121,6 +123,7 @@ export class HostActor {
         return { token, status };
       }),
       refreshToken: fromPromise(async ({ input, signal, system }) => HostActor.#of(system).#refreshTransaction(input.refreshToken, input.minValidity, signal)),
+      loginTurn: fromPromise(async ({ input, signal, system }) => HostActor.#of(system).#takeLoginTurn(input.timeout, input.minValidity, input.force, signal)),
       deviceFlow: deviceFlowMachine.provide({
         actors: {
           requestDeviceCode: fromPromise(({ signal, system }) => HostActor.#of(system).settings.backend.requestDeviceCode(signal)),
@@ -179,6 +182,7 @@ export class HostActor {
       }),
     },
     actions: {
+      releaseLoginTurn: ({ system }) => HostActor.#of(system).#releaseLoginTurn(),
       showDeviceCode: ({ system }, params) => showDeviceCode(HostActor.#of(system).#presenter, params.code),
       showLoginUrl: ({ system }, params) => showLoginUrl(HostActor.#of(system).#presenter, params.url, params.redirectUri),
     },
@@ -215,6 +219,43 @@ export class HostActor {
     if (fresh) this.#obtained(result as Token, version);
     else this.#candidate = { token: result as Token, version };
     return result as Token;
+  }
+
+  #loginLease: FileLease | undefined;
+
+  /**
+   * One login at a time for this server and store, across processes: take
+   * the login lock (waiting for another process's login, bounded by the
+   * login timeout), then look again: a token that process stored is used
+   * instead of a second login (unless this login was forced). The lock is
+   * kept through the login.
+   */
+  async #takeLoginTurn(timeout: number, minValidity: number, force: boolean, signal: AbortSignal): Promise<{ token?: Token | undefined }> {
+    const { store } = this.settings;
+    if (store.lockPath === '') return {}; // A memory store: no other process shares it.
+    const { createHash } = await import('node:crypto');
+    ensureStoreFolder(store.path);
+    const path = `${store.lockPath}.login-${createHash('sha256').update(this.key).digest('hex').slice(0, 12)}`;
+    const lease = await acquireFileLock(path, {
+      timeoutMs: Math.max(1, timeout) * 1000,
+      signal,
+      onWait: (holder) => showWaitingForLogin(this.#presenter, holder ? { pid: holder.pid, hostname: holder.hostname } : undefined),
+    });
+    const { token, version } = store.read(this.key);
+    // A forced login logs in whatever is stored (that is what --force asks for).
+    if (!force && token && tokenStatus(token, undefined, minValidity) === 'valid') {
+      lease.release();
+      this.#candidate = { token, version };
+      debug(() => `${this.key}: another process logged in meanwhile: its token is used`);
+      return { token };
+    }
+    this.#loginLease = lease;
+    return {};
+  }
+
+  #releaseLoginTurn(): void {
+    this.#loginLease?.release();
+    this.#loginLease = undefined;
   }
 
   /** The token the machine is about to settle with, and the store version it belongs to. */
@@ -362,7 +403,7 @@ export class HostActor {
       const join = this.busy;
       this.#waiters.add(waiter);
       if (join) return;
-      this.#presenter = { onDeviceCode: options.onDeviceCode, onLoginUrl: options.onLoginUrl, openBrowser: options.openBrowser, readPastedUrl: options.readPastedUrl, onPasteRefused: options.onPasteRefused };
+      this.#presenter = { onDeviceCode: options.onDeviceCode, onLoginUrl: options.onLoginUrl, openBrowser: options.openBrowser, readPastedUrl: options.readPastedUrl, onPasteRefused: options.onPasteRefused, onWaitingForLogin: options.onWaitingForLogin };
       this.actor.send({
         type: 'AUTHENTICATE',
         request: {
@@ -410,6 +451,7 @@ export class HostActor {
   /** Stop the actor; pending callers get `cancelled`. */
   stop(): void {
     this.#held = undefined;
+    this.#releaseLoginTurn();
     this.#rejectAll(new AuthError('cancelled', 'The host actor was stopped.'));
     this.actor.stop();
   }

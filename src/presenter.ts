@@ -21,6 +21,11 @@ export interface Presenter {
   readPastedUrl?: ((signal: AbortSignal) => Promise<string>) | undefined;
   /** Told why a pasted address was refused. */
   onPasteRefused?: ((message: string) => void) | undefined;
+  /**
+   * Another process is logging in to this server with this store: this one
+   * waits for its result (and takes over if it gives up). Default: print to stderr.
+   */
+  onWaitingForLogin?: ((holder: { pid: number; hostname: string } | undefined) => void) | undefined;
 }
 
 function say(text: string): void {
@@ -65,4 +70,14 @@ export function showLoginUrl(presenter: Presenter, url: string, redirectUri: str
     // A throwing callback must not break the login.
   }
   void openWith(presenter, url);
+}
+
+/** Say that another process is logging in and this one waits for it. */
+export function showWaitingForLogin(presenter: Presenter, holder: { pid: number; hostname: string } | undefined): void {
+  try {
+    if (presenter.onWaitingForLogin) presenter.onWaitingForLogin(holder);
+    else say(`Waiting for the login in ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process'}; its token will be used here too.`);
+  } catch {
+    // A throwing callback must not break the login.
+  }
 }

@@ -3,7 +3,7 @@
 import type { PublicDeviceCode } from './protocol/device.ts';
 
 /** The lifecycle states, as subscribers see them. */
-export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'device-polling' | 'code-awaiting-callback' | 'authenticated' | 'failed' | 'starting';
+export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'authenticated' | 'failed' | 'starting';
 
 /** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
 export interface AuthStateView {

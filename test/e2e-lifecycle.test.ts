@@ -222,7 +222,7 @@ describe('one actor per host', () => {
     const token = await deviceLogin(world);
     sub.unsubscribe();
     assert.equal(code.token?.access_token, token.access_token);
-    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['idle', 'cached', 'device-polling', 'authenticated']);
+    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['idle', 'cached', 'awaiting-login-turn', 'device-polling', 'authenticated']);
     assert.ok(!JSON.stringify(states).includes(token.access_token));
     DeviceFlow.resetInstances();
     assert.notEqual(new DeviceFlow(world.app.host, { store }), a);

@@ -39,7 +39,7 @@ const MODELS: Model[] = [
   {
     machine: authMachine.provide({
       // The children are modelled by their outcomes (below); the flows are walked as machines of their own.
-      actors: { loadToken: waiting, refreshToken: waiting, deviceFlow: waiting, codeFlow: waiting },
+      actors: { loadToken: waiting, refreshToken: waiting, loginTurn: waiting, deviceFlow: waiting, codeFlow: waiting },
     }),
     input: { host: 'https://app.example' },
     events: [
@@ -52,6 +52,7 @@ const MODELS: Model[] = [
     outcomes: {
       loadToken: { outputs: [{ token, status: 'valid' }, { token, status: 'refreshable' }, { token: undefined, status: 'expired' }], errors: [error('store_error')] },
       refreshToken: { outputs: [token], errors: [error('invalid_grant')] },
+      loginTurn: { outputs: [{}, { token }], errors: [error('lock_timeout')] },
       deviceFlow: { outputs: [{ ok: true, token }, { ok: false, unsupported: true, error: error('unsupported_flow') }, { ok: false, unsupported: false, error: error('access_denied') }], errors: [] },
       codeFlow: { outputs: [{ ok: true, token }, { ok: false, error: error('access_denied') }], errors: [] },
     },

@@ -3,7 +3,6 @@
 // connection fails, as the person reads it. The CLI runs as a child process
 // with the environment a person would set (HTTPS_PROXY, NODE_EXTRA_CA_CERTS).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { EnvHttpProxyAgent } from 'undici';
 import { AuthError, DeviceFlow, normalizeHost, TokenStore } from '../src/index.ts';
 import { bypassesProxy, proxySettings } from '../src/protocol/proxy.ts';
-import { CLI, runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { closedAfterEach } from './helpers/servers.ts';
 import { NATIVE_CLIENT, startIdp, type Idp } from './fixtures/idp.ts';
 import { makeCa, startProxy, type TestCa, type TestProxy } from './fixtures/network.ts';
@@ -39,19 +38,9 @@ function browserVia(proxy: TestProxy): Person {
   return new Person({ fetch: (input, init) => globalThis.fetch(input, { ...init, dispatcher } as RequestInit) });
 }
 
-/** Run the CLI with `env`; `onStderr` sees its error output as it arrives. */
+/** Run the CLI with `env` (HOME in the test folder); `onStderr` sees its error output as it arrives. */
 function cli(args: string[], env: NodeJS.ProcessEnv, onStderr?: (text: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      onStderr?.(stderr);
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return startCli(args, { HOME: dir, ...env }, { onStderr }).done;
 }
 
 describe('a whole login over HTTPS with a private CA, through a proxy that wants credentials', () => {

@@ -7,7 +7,7 @@ import { authenticate, AuthError, Client, DeviceFlow, type AuthStateView } from 
 import { startScriptedProvider } from './fixtures/scripted-provider.ts';
 import { personApproves, startWorld } from './fixtures/world.ts';
 import { testToken } from './fixtures/token.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { closedAfterEach } from './helpers/servers.ts';
 
 const AT = 'AT-SECRET-4f9c2a7e1b';
@@ -112,24 +112,16 @@ describe('no secret in any output', () => {
     const world = track(await startWorld());
     const lines: string[] = [];
     const person = personApproves();
-    const { spawn } = await import('node:child_process');
-    const { CLI } = await import('./helpers/cli.ts');
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, world.app.host, '--store', world.store.path, '--interactive', '--no-browser', '--verbose'], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      let started = false;
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
+    let started = false;
+    const result = await startCli([world.app.host, '--store', world.store.path, '--interactive', '--no-browser', '--verbose'], {}, {
+      onStderr: (stderr) => {
         const uri = /\(or open (\S+)\)/.exec(stderr)?.[1];
         if (uri && !started) {
           started = true;
           person.onDeviceCode({ uri, user_code: '', device_code: '', interval: 1, verification_uri: uri, expires_in: 600 });
         }
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+      },
+    }).done;
     lines.push(...result.stderr.split('\n'));
     assert.equal(result.code, 0, result.stderr);
     const stored = world.store.get(world.app.host);

@@ -204,11 +204,13 @@ describe('login CSRF on the host-mode callback (a hostile page in the browser)',
     const { world, login, url, redirectUri } = await startLogin();
     const first = await new Person().visit(url);
     await login;
+    let listening: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (listening = resolve));
     const again = authenticate({
-      host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: [Number(new URL(redirectUri).port)], timeout: 5, force: true, openBrowser: false, onLoginUrl: () => {},
+      host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: [Number(new URL(redirectUri).port)], timeout: 5, force: true, openBrowser: false, onLoginUrl: () => listening(),
     });
     again.catch(() => {});
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await ready; // The next login's callback server listens.
     const replay = await sendRaw(first.url.replace('localhost', '127.0.0.1'), { host: new URL(first.url).host });
     assert.equal(replay.status, 400, 'the old state does not belong to this login');
     assert.equal(world.app.requests.code, 1, 'the replayed code is not exchanged');

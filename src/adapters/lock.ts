@@ -138,13 +138,19 @@ function tryCreate(path: string, me: Holder): boolean {
   }
 }
 
+/** A held lock: release it exactly once. */
+export interface FileLease {
+  release(): void;
+}
+
 /**
- * Run `fn` while holding an exclusive lock file at `path` (O_EXCL create,
- * which works on local disks and NFS). The holder refreshes the file's time
- * while it works; a lock whose holder died (same machine) or stopped
- * refreshing for `staleMs` is broken. Waiting is bounded by `timeoutMs`.
+ * Take an exclusive lock file at `path` (O_EXCL create, which works on local
+ * disks and NFS) and keep it until `release()`. The holder refreshes the
+ * file's time while it holds it; a lock whose holder died (same namespace)
+ * or stopped refreshing for `staleMs` is broken. Waiting is bounded by
+ * `timeoutMs`, and by `signal`; `onWait` hears once who holds it.
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, options: FileLockOptions = {}): Promise<T> {
+export async function acquireFileLock(path: string, options: FileLockOptions & { signal?: AbortSignal | undefined; onWait?: ((holder: Holder | undefined) => void) | undefined } = {}): Promise<FileLease> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 10_000;
   // node:crypto loads here, not at start-up: a read-only run never locks.
@@ -156,11 +162,13 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
   const started = Date.now();
   let waited = false;
   for (;;) {
+    if (options.signal?.aborted) throw new AuthError('cancelled', `Stopped waiting for the lock ${path}.`);
     if (tryCreate(path, me)) break;
     const holder = readHolder(path);
     if (!waited) {
       waited = true;
       debug(() => `waiting for the lock ${path}, held by ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'an unknown process'}`);
+      options.onWait?.(holder);
     }
     // A stale lock is moved away and the lock tried again at once; one that cannot be moved is waited for like a live one.
     if (isStale(path, holder, staleMs)) {
@@ -189,16 +197,29 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
     }
   }, Math.max(100, Math.floor(staleMs / 3)));
   heartbeat.unref();
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      let holder: Holder | undefined;
+      try {
+        holder = readHolder(path);
+      } catch {
+        holder = undefined; // Replaced by something that is not our lock: not ours to remove.
+      }
+      if (holder?.nonce === me.nonce) fs.rmSync(path, { force: true });
+    },
+  };
+}
+
+/** Run `fn` while holding the lock file at `path` (see {@link acquireFileLock}). */
+export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, options: FileLockOptions = {}): Promise<T> {
+  const lease = await acquireFileLock(path, options);
   try {
     return await fn();
   } finally {
-    clearInterval(heartbeat);
-    let holder: Holder | undefined;
-    try {
-      holder = readHolder(path);
-    } catch {
-      holder = undefined; // Replaced by something that is not our lock: not ours to remove.
-    }
-    if (holder?.nonce === me.nonce) fs.rmSync(path, { force: true });
+    lease.release();
   }
 }

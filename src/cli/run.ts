@@ -174,6 +174,11 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
         codeSpinner.start('Waiting for the browser login', Date.now() + timeout * 1000);
       },
       readPastedUrl: paste ? (signal) => readLine(io, signal) : undefined,
+      onWaitingForLogin: (holder) => {
+        spinner.stop();
+        io.err.write(`Waiting for the login in ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process'}; its token will be printed here too.\n`);
+        spinner.start('Waiting for the other login', Date.now() + timeout * 1000);
+      },
       onPasteRefused: (message) => void io.err.write(`${message}\n`),
     });
     spinner.stop();

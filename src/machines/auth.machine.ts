@@ -108,6 +108,8 @@ export const authMachine = setup({
   actors: {
     loadToken: fromPromise<CachedToken, { host: string; minValidity: number }>(notProvided('loadToken')),
     refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined; minValidity: number }>(notProvided('refreshToken')),
+    // Without a shared store there is nobody to wait for: go at once.
+    loginTurn: fromPromise<{ token?: Token | undefined }, { host: string; timeout: number; minValidity: number; force: boolean }>(async () => ({})),
     deviceFlow: deviceFlowMachine,
     codeFlow: codeFlowMachine,
   },
@@ -118,6 +120,8 @@ export const authMachine = setup({
         : {},
     ),
     tick: assign({ ticks: ({ context }) => context.ticks + 1 }),
+    // Let another process log in (provided by the adapters that took the turn).
+    releaseLoginTurn: () => {},
     // Presentation is injected: the machine only says when the person must act.
     showDeviceCode: (_, _params: { code: DeviceCode }) => {},
     showLoginUrl: (_, _params: { url: string; redirectUri: string }) => {},
@@ -198,9 +202,28 @@ export const authMachine = setup({
           target: 'failed',
           actions: assign({ error: ({ context }) => loginRequired(context.host, context.command, context.request?.whyNotInteractive ?? 'not interactive', context.refreshError) }),
         },
-        { guard: 'codeFlowChosen', target: 'code-awaiting-callback' },
-        { target: 'device-polling' },
+        { target: 'awaiting-login-turn' },
       ],
+    },
+    // One login at a time across processes: wait for another process's login, and use its token if it got one.
+    'awaiting-login-turn': {
+      invoke: {
+        src: 'loginTurn',
+        input: ({ context }) => ({ host: context.host, timeout: context.request?.timeout ?? 0, minValidity: context.request?.minValidity ?? 0, force: context.request?.force === true }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.token !== undefined,
+            target: 'authenticated',
+            actions: assign({ token: ({ event }) => event.output.token }),
+          },
+          { guard: 'codeFlowChosen', target: 'code-awaiting-callback' },
+          { target: 'device-polling' },
+        ],
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
+      },
+      on: {
+        CANCEL: { target: 'failed', actions: assign({ error: ({ event }) => cancelled(event.reason) }) },
+      },
     },
     'device-polling': {
       invoke: {
@@ -270,11 +293,11 @@ export const authMachine = setup({
       after: { loginTimeout: { target: 'failed', actions: assign({ error: ({ context }) => timedOut(context) }) } },
     },
     authenticated: {
-      entry: assign({ deviceCode: undefined }),
+      entry: [assign({ deviceCode: undefined }), 'releaseLoginTurn'],
       on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
     },
     failed: {
-      entry: assign({ token: undefined }),
+      entry: [assign({ token: undefined }), 'releaseLoginTurn'],
       on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
     },
   },
