@@ -6,7 +6,7 @@ import { sharedMemoryStore } from './memory-store.ts';
 import { tokenStatus } from './protocol/token.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
-import type { Presenter } from './presenter.ts';
+import { presenterOf, type Presenter } from './presenter.ts';
 import { DEFAULT_LOGIN_TIMEOUT, defaultStore, resolveSettings, type ServerOptions } from './settings.ts';
 import type { FlowKind, Token } from './types.ts';
 
@@ -82,12 +82,7 @@ function runOptions(options: AuthenticateOptions): RunOptions {
     whyNotInteractive: decision.why,
     timeout: options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
     minValidity: options.minValidity,
-    onDeviceCode: options.onDeviceCode,
-    onLoginUrl: options.onLoginUrl,
-    openBrowser: options.openBrowser,
-    readPastedUrl: options.readPastedUrl,
-    onPasteRefused: options.onPasteRefused,
-    onWaitingForLogin: options.onWaitingForLogin,
+    ...presenterOf(options),
     signal: options.signal,
   };
 }

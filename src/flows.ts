@@ -2,7 +2,7 @@ import { decideInteractive } from './adapters/environment.ts';
 import { actorKey, hostActorFor, resetHostActors, type HostActor } from './host-actor.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
-import type { Presenter } from './presenter.ts';
+import { presenterOf, type Presenter } from './presenter.ts';
 import { DEFAULT_DEVICE_CODE_LIFETIME } from './protocol/device.ts';
 import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
 import type { Config, DeviceCode, FlowKind, Token } from './types.ts';
@@ -109,12 +109,8 @@ export abstract class BaseFlow {
       timeout: this.#options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
       refreshToken: request.refreshToken,
       deviceCode: request.deviceCode,
-      onDeviceCode: this.#options.onDeviceCode,
-      onLoginUrl: this.#options.onLoginUrl,
+      ...presenterOf(this.#options),
       openBrowser: request.autoOpen === false ? false : this.#options.openBrowser,
-      readPastedUrl: this.#options.readPastedUrl,
-      onPasteRefused: this.#options.onPasteRefused,
-      onWaitingForLogin: this.#options.onWaitingForLogin,
       signal: request.signal,
     });
   }

@@ -12,7 +12,7 @@ import { asAuthError } from './machines/shared.ts';
 import { parsePastedCallback } from './protocol/callback.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
-import { showDeviceCode, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
+import { presenterOf, showDeviceCode, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
 import { sameVersion, type StoreVersion } from './token-store.ts';
 import type { Token } from './types.ts';
 import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
@@ -403,7 +403,7 @@ export class HostActor {
       const join = this.busy;
       this.#waiters.add(waiter);
       if (join) return;
-      this.#presenter = { onDeviceCode: options.onDeviceCode, onLoginUrl: options.onLoginUrl, openBrowser: options.openBrowser, readPastedUrl: options.readPastedUrl, onPasteRefused: options.onPasteRefused, onWaitingForLogin: options.onWaitingForLogin };
+      this.#presenter = presenterOf(options);
       this.actor.send({
         type: 'AUTHENTICATE',
         request: {

@@ -28,6 +28,18 @@ export interface Presenter {
   onWaitingForLogin?: ((holder: { pid: number; hostname: string } | undefined) => void) | undefined;
 }
 
+/** The presenter fields of `options` (and nothing else), so that every caller passes all of them. */
+export function presenterOf(options: Presenter): Presenter {
+  return {
+    onDeviceCode: options.onDeviceCode,
+    onLoginUrl: options.onLoginUrl,
+    openBrowser: options.openBrowser,
+    readPastedUrl: options.readPastedUrl,
+    onPasteRefused: options.onPasteRefused,
+    onWaitingForLogin: options.onWaitingForLogin,
+  };
+}
+
 function say(text: string): void {
   process.stderr.write(`${text}\n`);
 }
