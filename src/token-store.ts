@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tokenFileFromEnv } from './adapters/environment.ts';
+import { cacheHome, tokenFileFromEnv } from './adapters/environment.ts';
 import { withFileLock } from './adapters/lock.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
 import { storeKey } from './protocol/store-key.ts';
@@ -45,8 +45,7 @@ export interface StoredLogin extends StoreEntry {
 
 /** The Python client's default store path for `appName`. */
 export function defaultStorePath(appName = 'py-oidc-auth', env: Environment = process.env): string {
-  const cache = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
-  return path.join(cache, appName, 'token-store.json');
+  return path.join(cacheHome(env), appName, 'token-store.json');
 }
 
 function expandHome(file: string): string {

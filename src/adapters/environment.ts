@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { Environment } from '../types.ts';
 
 /**
@@ -50,4 +52,9 @@ export function decideInteractive(
 export function tokenFileFromEnv(env: Environment = process.env): string | undefined {
   const value = env.OIDC_TOKEN_FILE;
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The user's cache folder: `$XDG_CACHE_HOME`, else `~/.cache` (where the Python client keeps its store too). */
+export function cacheHome(env: Environment = process.env): string {
+  return env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
 }

@@ -59,6 +59,15 @@ function readHolder(path: string): Holder | undefined {
   }
 }
 
+/** The holder named at `path`, or undefined also when something that is no lock of ours sits there (nothing to compare with). */
+function holderIfAny(path: string): Holder | undefined {
+  try {
+    return readHolder(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -95,13 +104,7 @@ function breakStale(path: string, judged: Holder | undefined, nonce: string): st
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? undefined : (error as Error).message;
   }
-  let moved: Holder | undefined;
-  try {
-    moved = readHolder(aside);
-  } catch {
-    moved = undefined;
-  }
-  if (moved?.nonce !== judged?.nonce) {
+  if (holderIfAny(aside)?.nonce !== judged?.nonce) {
     // A live holder took the lock in between: give it back (link never overwrites).
     try {
       fs.linkSync(aside, path);
@@ -203,13 +206,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions & {
       if (released) return;
       released = true;
       clearInterval(heartbeat);
-      let holder: Holder | undefined;
-      try {
-        holder = readHolder(path);
-      } catch {
-        holder = undefined; // Replaced by something that is not our lock: not ours to remove.
-      }
-      if (holder?.nonce === me.nonce) fs.rmSync(path, { force: true });
+      if (holderIfAny(path)?.nonce === me.nonce) fs.rmSync(path, { force: true });
     },
   };
 }

@@ -5,8 +5,8 @@
 // user would send the refresh token and the client secret to them.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { cacheHome } from '../adapters/environment.ts';
 import { get, type HttpOptions } from '../adapters/http.ts';
 import { currentUid, readOwnFile } from '../adapters/safe-file.ts';
 import { successJson } from '../protocol/oauth.ts';
@@ -14,8 +14,7 @@ import type { Environment } from '../types.ts';
 
 /** The user's private cache folder for provider metadata: `${XDG_CACHE_HOME:-~/.cache}/oidc-auth-client/metadata`. */
 export function defaultMetadataFolder(env: Environment = process.env): string {
-  const cache = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
-  return path.join(cache, 'oidc-auth-client', 'metadata');
+  return path.join(cacheHome(env), 'oidc-auth-client', 'metadata');
 }
 
 /**

@@ -33,9 +33,14 @@ const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NO
 const TIMEOUT = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
+/** Whether an error code is a TLS or certificate failure. */
+function isTlsCode(code: string): boolean {
+  return UNTRUSTED.has(code) || code === 'CERT_HAS_EXPIRED' || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_');
+}
+
 /** Whether a failure is a certificate problem (so that the certificate is worth reading). */
 export function isTlsFailure(error: unknown): boolean {
-  return causeChain(error).some(({ code }) => code !== undefined && (UNTRUSTED.has(code) || code === 'CERT_HAS_EXPIRED' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')));
+  return causeChain(error).some(({ code }) => code !== undefined && isTlsCode(code));
 }
 
 /**
@@ -67,7 +72,7 @@ export function describeNetworkError(error: unknown, url: string, proxy?: string
       ? { reason: 'proxy', message: `The proxy's host name ${proxyUrl?.hostname} cannot be resolved (DNS). Check HTTPS_PROXY / HTTP_PROXY.` }
       : { reason: 'dns', message: `The host name ${target.hostname} cannot be resolved (DNS). Check its spelling, your network connection and VPN.` };
   }
-  const tlsCode = codes.find((code) => UNTRUSTED.has(code) || code === 'CERT_HAS_EXPIRED' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'));
+  const tlsCode = codes.find(isTlsCode);
   if (tlsCode !== undefined) {
     const issuer = certificate.issuer ? `"${certificate.issuer}"` : 'a certificate authority';
     if (UNTRUSTED.has(tlsCode)) {
