@@ -4,6 +4,7 @@ import { AuthError } from './errors.ts';
 import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from './host-actor.ts';
 import { sharedMemoryStore } from './memory-store.ts';
 import { tokenStatus } from './protocol/token.ts';
+import { storedToken } from './store.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import { presenterOf, type Presenter } from './presenter.ts';
@@ -64,7 +65,7 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   if (options.logger) setDebugLogger(options.logger);
   // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
   const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options);
-  const held = key === undefined ? undefined : rememberedActor(key)?.heldToken(options.minValidity);
+  const held = key === undefined ? undefined : await rememberedActor(key)?.heldToken(options.minValidity);
   if (held) return held;
   const settings = resolveSettings(options);
   const hostActor = hostActorFor(settings, options.inspect);
@@ -98,7 +99,7 @@ function runOptions(options: AuthenticateOptions): RunOptions {
 export async function reauthenticate(options: AuthenticateOptions): Promise<Token> {
   const settings = resolveSettings(options);
   const hostActor = hostActorFor(settings, options.inspect);
-  const stored = settings.store.get(settings.backend.key);
+  const stored = await storedToken(settings.store, settings.backend.key);
   if (stored && tokenStatus({ ...stored, expires: 0 }) === 'refreshable') {
     try {
       return await hostActor.run({ ...runOptions(options), mode: 'refresh', refreshToken: stored.refresh_token });
@@ -114,7 +115,7 @@ const defaultStorePaths = new Map<string, string>();
 
 /** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */
 function fastKey(options: AuthenticateOptions): string | undefined {
-  let storePath = options.store === 'memory' ? sharedMemoryStore().path : options.store?.path;
+  let storePath = options.store === 'memory' ? sharedMemoryStore().id : options.store?.id;
   if (storePath === undefined) {
     const env = `${options.appName ?? ''}\n${process.env.OIDC_TOKEN_FILE ?? ''}\n${process.env.XDG_CACHE_HOME ?? ''}\n${process.env.HOME ?? ''}`;
     storePath = defaultStorePaths.get(env);

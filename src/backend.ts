@@ -1,7 +1,7 @@
 // What a host's actor needs from a server, whichever kind it is: the
 // py-oidc-auth routes of an application server, or a standard OpenID provider.
 import type { CallbackParams } from './protocol/callback.ts';
-import type { TokenStore } from './token-store.ts';
+import type { TokenStoreBackend } from './store.ts';
 import type { Config, DeviceCode, Token } from './types.ts';
 
 /** How the code-flow callback is received. */
@@ -38,7 +38,7 @@ export interface Backend {
 export interface HostSettings {
   /** The server: its py-oidc-auth routes or a standard provider. */
   backend: Backend;
-  store: TokenStore;
+  store: TokenStoreBackend;
   /** Host mode: the resolved routes. */
   config?: Config | undefined;
   /**

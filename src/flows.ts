@@ -76,9 +76,19 @@ export abstract class BaseFlow {
     return this.#hostActor.actor as AuthActorRef;
   }
 
-  /** The stored token of this host, or `undefined` (no request is made). */
+  /**
+   * The stored token of this host, or `undefined` (no request is made). A
+   * store that answers asynchronously (Redis, keyring) gives the token this
+   * flow last obtained or read; {@link storedToken} reads it from the store.
+   */
   get token(): Token | undefined {
-    return this.#hostActor.settings.store.get(this.host);
+    const read = this.#hostActor.settings.store.read(this.host);
+    return read instanceof Promise ? this.#hostActor.actor.getSnapshot().context.token : read.token;
+  }
+
+  /** The token stored for this host now, from any store (no request to the server is made). */
+  async storedToken(): Promise<Token | undefined> {
+    return (await this.#hostActor.settings.store.read(this.host)).token;
   }
 
   /** Secret-free state changes of this host's lifecycle. The listener is called at once with the current state. */

@@ -1,7 +1,5 @@
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { CallbackServer } from './adapters/callback-server.ts';
-import { acquireFileLock, type FileLease } from './adapters/lock.ts';
-import { ensureStoreFolder } from './adapters/store-file.ts';
 import type { HostSettings } from './backend.ts';
 import { debug, debugging } from './debug.ts';
 import { AuthError } from './errors.ts';
@@ -13,7 +11,7 @@ import { parsePastedCallback } from './protocol/callback.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
 import { presenterOf, showDeviceCode, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
-import { sameVersion, type StoreVersion } from './token-store.ts';
+import { putToken, sameVersion, warnAbout, type StoreLease, type StoreVersion } from './store.ts';
 import type { Token } from './types.ts';
 import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
 
@@ -107,7 +105,7 @@ export class HostActor {
 
   static readonly #saveToken = fromPromise<void, { token: Token }>(async ({ input, system }) => {
     const host = HostActor.#of(system);
-    const version = await host.settings.store.put(host.key, input.token);
+    const version = await putToken(host.settings.store, host.key, input.token);
     host.#obtained(input.token, version);
   });
 
@@ -116,10 +114,10 @@ export class HostActor {
     actors: {
       loadToken: fromPromise(async ({ input, system }) => {
         const host = HostActor.#of(system);
-        const { token, version } = host.settings.store.read(host.key);
+        const { token, version } = await host.settings.store.read(host.key);
         host.#candidate = token ? { token, version } : undefined;
         const status = tokenStatus(token, undefined, input.minValidity);
-        debug(() => `${host.key}: stored token in ${host.settings.store.path}: ${token ? `${status}, access token valid ${Math.round(token.expires - Date.now() / 1000)} s more (needed: ${Math.max(60, input.minValidity)} s)` : 'none'}`);
+        debug(() => `${host.key}: stored token in ${host.settings.store.id}: ${token ? `${status}, access token valid ${Math.round(token.expires - Date.now() / 1000)} s more (needed: ${Math.max(60, input.minValidity)} s)` : 'none'}`);
         return { token, status };
       }),
       refreshToken: fromPromise(async ({ input, signal, system }) => HostActor.#of(system).#refreshTransaction(input.refreshToken, input.minValidity, signal)),
@@ -221,7 +219,7 @@ export class HostActor {
     return result as Token;
   }
 
-  #loginLease: FileLease | undefined;
+  #loginLease: StoreLease | undefined;
 
   /**
    * One login at a time for this server and store, across processes: take
@@ -232,16 +230,20 @@ export class HostActor {
    */
   async #takeLoginTurn(timeout: number, minValidity: number, force: boolean, signal: AbortSignal): Promise<{ token?: Token | undefined }> {
     const { store } = this.settings;
-    if (store.lockPath === '') return {}; // A memory store: no other process shares it.
-    const { createHash } = await import('node:crypto');
-    ensureStoreFolder(store.path);
-    const path = `${store.lockPath}.login-${createHash('sha256').update(this.key).digest('hex').slice(0, 12)}`;
-    const lease = await acquireFileLock(path, {
+    if (!store.loginTurn) return {}; // A store of this process only (memory): nobody else logs in through it.
+    const lease = await store.loginTurn(this.key, {
       timeoutMs: Math.max(1, timeout) * 1000,
       signal,
-      onWait: (holder) => showWaitingForLogin(this.#presenter, holder ? { pid: holder.pid, hostname: holder.hostname } : undefined),
+      onWait: (holder) => showWaitingForLogin(this.#presenter, holder),
     });
-    const { token, version } = store.read(this.key);
+    let read;
+    try {
+      read = await store.read(this.key);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    const { token, version } = read;
     // A forced login logs in whatever is stored (that is what --force asks for).
     if (!force && token && tokenStatus(token, undefined, minValidity) === 'valid') {
       lease.release();
@@ -283,14 +285,21 @@ export class HostActor {
   }
 
   /**
-   * The token this actor holds, if the store file is the version it was
-   * read or written as (one `stat`) and it is still valid: the statechart's
-   * last answer, given again without a new run.
+   * The token this actor holds, if the store is the version it was read or
+   * written as (a file: one `stat`) and it is still valid: the statechart's
+   * last answer, given again without a new run. A promise where the store
+   * answers asynchronously.
    */
-  heldToken(minValidity?: number): Token | undefined {
+  heldToken(minValidity?: number): Token | undefined | Promise<Token | undefined> {
     const held = this.#held;
     if (held === undefined || held.version === undefined) return undefined;
-    if (!sameVersion(this.settings.store.version(), held.version)) return undefined;
+    const current = this.settings.store.version();
+    if (current instanceof Promise) return current.then((version) => this.#stillHeld(held, version, minValidity), () => undefined);
+    return this.#stillHeld(held, current, minValidity);
+  }
+
+  #stillHeld(held: { token: Token; version: StoreVersion | undefined }, current: StoreVersion | undefined, minValidity: number | undefined): Token | undefined {
+    if (this.#held !== held || !sameVersion(current, held.version)) return undefined;
     const valid = tokenStatus(held.token, undefined, this.#effectiveMinValidity(minValidity)) === 'valid';
     if (valid) debug(() => `${this.key}: the held token again (store unchanged, valid ${Math.round(held.token.expires - Date.now() / 1000)} s more)`);
     return valid ? held.token : undefined;
@@ -315,7 +324,7 @@ export class HostActor {
     const wanted = snapshot.context.request?.minValidity;
     if (wanted !== undefined && !this.#warnedShort && this.#lifetime !== undefined && wanted >= this.#lifetime) {
       this.#warnedShort = true;
-      this.settings.store.warn(`${this.key} issues tokens valid for ${Math.round(this.#lifetime)} s, shorter than the ${wanted} s asked for (minValidity, --min-validity). ` +
+      warnAbout(this.settings.store, `${this.key} issues tokens valid for ${Math.round(this.#lifetime)} s, shorter than the ${wanted} s asked for (minValidity, --min-validity). ` +
         'This token is returned as it is, and it is refreshed when half its lifetime is left, not on every call. Ask for less, or ask the provider for longer-lived tokens.');
     }
   }
@@ -461,7 +470,7 @@ const actors = new Map<string, HostActor>();
 
 /** The key of a host's actor: the server's store key and the store file. */
 export function actorKey(settings: Pick<HostSettings, 'backend' | 'store'>): string {
-  return `${settings.backend.key} ${settings.store.path}`;
+  return `${settings.backend.key} ${settings.store.id}`;
 }
 
 /**

@@ -7,7 +7,11 @@
 export { authenticate, authState, reauthenticate, type AuthenticateOptions, type AuthStateHandle } from './authenticate.ts';
 export { authenticatedFetch, authHooks, type AuthenticatedFetchOptions, type AuthKyHooks } from './authenticated-fetch.ts';
 export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
-export { TokenStore, defaultStorePath, sameVersion, type TokenStoreOptions, type StoredLogin, type StoreVersion } from './token-store.ts';
+export { TokenStore, defaultStorePath, type TokenStoreOptions } from './token-store.ts';
+export {
+  sameVersion, storedToken, putToken, removeToken, clearStore,
+  type TokenStoreBackend, type StoreRead, type StoreChange, type StoreLease, type StoreVersion, type StoredLogin, type StoredEntry, type LoginTurnOptions, type TurnHolder, type MaybePromise,
+} from './store.ts';
 export { MemoryTokenStore } from './memory-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
 export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions } from './errors.ts';

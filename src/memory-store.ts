@@ -1,9 +1,9 @@
 // A token store that keeps everything in this process's memory: nothing is
 // written to disk (tests, containers with read-only homes, people who want
-// no token file). The same interface as the file store.
+// no token file). The same contract as the file store.
 import { storeKey } from './protocol/store-key.ts';
 import { isEvictable } from './protocol/token.ts';
-import { TokenStore, type StoredLogin, type StoreVersion } from './token-store.ts';
+import { putToken, removeToken, type StoreChange, type StoredLogin, type StoreRead, type StoreVersion, type TokenStoreBackend } from './store.ts';
 import type { Token } from './types.ts';
 
 let stores = 0;
@@ -13,38 +13,66 @@ let stores = 0;
  * (one shared instance) or `new MemoryTokenStore()`. Every process then logs
  * in on its own; nothing reaches the disk.
  */
-export class MemoryTokenStore extends TokenStore {
+export class MemoryTokenStore implements TokenStoreBackend {
+  /** A name of this store, unique in the process. */
+  readonly id = `memory:${(stores += 1)}`;
   readonly #entries = new Map<string, { token: Token; stored_at: number }>();
+  readonly #warn: ((message: string) => void) | undefined;
   #writes = 0;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: { onWarning?: ((message: string) => void) | undefined } = {}) {
-    super({ path: `/dev/null/oidc-auth-memory-store-${(stores += 1)}`, onWarning: options.onWarning });
+    this.#warn = options.onWarning;
   }
 
-  override get description(): string {
+  get description(): string {
     return 'this process\'s memory only (nothing on disk)';
   }
 
-  /** Where the tokens are: nowhere on disk. */
-  override get lockPath(): string {
-    return '';
+  warn(message: string): void {
+    if (this.#warn) this.#warn(message);
+    else process.stderr.write(`oidc-auth: ${message}\n`);
   }
 
-  override version(): StoreVersion {
-    return { ino: 0, size: this.#entries.size, mtimeMs: this.#writes };
+  version(): StoreVersion {
+    return `memory:${this.#writes}`;
   }
 
-  override read(host: string): { token: Token | undefined; version: StoreVersion } {
+  read(host: string): StoreRead {
     const token = this.#entries.get(storeKey(host))?.token;
     return { token: token && !isEvictable(token) ? token : undefined, version: this.version() };
   }
 
-  override entries(): StoredLogin[] {
+  /** The token stored for `host`, unless it is past both expiries. */
+  get(host: string): Token | undefined {
+    return this.read(host).token;
+  }
+
+  entries(): StoredLogin[] {
     return [...this.#entries].filter(([, entry]) => !isEvictable(entry.token)).map(([host, entry]) => ({ host, ...entry }));
   }
 
-  override update(change: Parameters<TokenStore['update']>[0]): Promise<StoreVersion> {
+  /** Hosts with a live entry. */
+  hosts(): string[] {
+    return this.entries().map((entry) => entry.host);
+  }
+
+  /** Store `token` for `host`. */
+  put(host: string, token: Token): Promise<StoreVersion | undefined> {
+    return putToken(this, host, token);
+  }
+
+  /** Forget `host`; resolves to whether there was an entry. */
+  remove(host: string): Promise<boolean> {
+    return removeToken(this, host);
+  }
+
+  /** Forget every host. */
+  async clear(): Promise<void> {
+    await this.update(() => 'clear');
+  }
+
+  update(change: StoreChange): Promise<StoreVersion> {
     // One change at a time, like the file store's lock, within this process.
     const next = this.#queue.then(async () => {
       const changes = await change((host) => this.#entries.get(host)?.token);

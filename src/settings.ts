@@ -4,7 +4,8 @@ import { hostProblem } from './protocol/host.ts';
 import type { HostSettings } from './backend.ts';
 import { defaultMetadataFolder } from './oidc/metadata-cache.ts';
 import { providerBackend, type ProviderSettings } from './oidc/provider-backend.ts';
-import { defaultStore, type TokenStore } from './token-store.ts';
+import type { TokenStoreBackend } from './store.ts';
+import { defaultStore } from './token-store.ts';
 import { DEFAULT_CONFIG, type Config, type Environment } from './types.ts';
 
 export { defaultStore } from './token-store.ts';
@@ -48,10 +49,12 @@ export interface ServerOptions {
   /** Seconds one HTTP request may take. @default 30 */
   requestTimeout?: number | undefined;
   /**
-   * Token store. Default: the file named by `OIDC_TOKEN_FILE` if set, else
-   * the Python client's default store for `appName`.
+   * Token store: a `TokenStore` (a file), `'memory'`, or any
+   * {@link TokenStoreBackend} (for example `RedisTokenStore` from
+   * `oidc-auth-client/redis`). Default: the file named by `OIDC_TOKEN_FILE`
+   * if set, else the Python client's default store for `appName`.
    */
-  store?: TokenStore | 'memory' | undefined;
+  store?: TokenStoreBackend | 'memory' | undefined;
   /** Store folder name when no `store` is given. @default 'py-oidc-auth' */
   appName?: string | undefined;
   /** Transport override (proxies, tests). @default globalThis.fetch */

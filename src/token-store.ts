@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheHome, tokenFileFromEnv } from './adapters/environment.ts';
-import { withFileLock } from './adapters/lock.ts';
+import { acquireFileLock, withFileLock } from './adapters/lock.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
 import { storeKey } from './protocol/store-key.ts';
+import { removeToken, sameVersion, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TokenStoreBackend } from './store.ts';
 import { isEvictable, nowSeconds } from './protocol/token.ts';
 import type { Token, Environment } from './types.ts';
 
@@ -21,26 +22,6 @@ export interface TokenStoreOptions {
   lockTimeout?: number | undefined;
   /** Where warnings go (a corrupt file moved aside, a mode tightened). @default prints to stderr */
   onWarning?: WarningSink | undefined;
-}
-
-/**
- * The identity of one version of the store file: any write, by any process,
- * gives a new one (writes replace the file, so its inode changes).
- */
-export interface StoreVersion {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
-/** Whether two versions are the same file content. */
-export function sameVersion(a: StoreVersion | undefined, b: StoreVersion | undefined): boolean {
-  return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
-}
-
-/** A stored login, as listed by {@link TokenStore.entries}. */
-export interface StoredLogin extends StoreEntry {
-  host: string;
 }
 
 /** The Python client's default store path for `appName`. */
@@ -71,7 +52,7 @@ function liveEntries(content: StoreContent, now: number): Record<string, StoreEn
  * const token = await authenticate({ host: 'https://myapp.example.org', store });
  * ```
  */
-export class TokenStore {
+export class TokenStore implements TokenStoreBackend {
   /** Absolute path of the store file. */
   readonly path: string;
   readonly #lockTimeout: number;
@@ -86,6 +67,11 @@ export class TokenStore {
     this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
+  }
+
+  /** The store file's path: the store's identity. */
+  get id(): string {
+    return this.path;
   }
 
   /** Where and how the tokens are kept, in words (for listings and messages). */
@@ -124,10 +110,10 @@ export class TokenStore {
     this.#known = version ? { version, content } : undefined;
   }
 
-  /** The store file's current version (one `stat`), or undefined while there is no file. */
+  /** The store file's current version (one `stat`: writes replace the file, so any write by any process changes it), or undefined while there is no file. */
   version(): StoreVersion | undefined {
     const stat = fs.statSync(this.path, { throwIfNoEntry: false });
-    return stat ? { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : undefined;
+    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined;
   }
 
   /** The token stored for `host`, unless it is past both expiries (the eviction rule). */
@@ -136,7 +122,7 @@ export class TokenStore {
   }
 
   /** The token stored for `host` and the version of the file it was read from (undefined when the file changed during the read). */
-  read(host: string): { token: Token | undefined; version: StoreVersion | undefined } {
+  read(host: string): StoreRead {
     const { content, version } = this.#current();
     const token = content.shape === 'single' ? content.token : content.entries[storeKey(host)]?.token;
     return { token: token && !isEvictable(token) ? token : undefined, version };
@@ -158,14 +144,8 @@ export class TokenStore {
   }
 
   /** Forget `host`; resolves to whether there was an entry. */
-  async remove(host: string): Promise<boolean> {
-    const key = storeKey(host);
-    let found = false;
-    await this.update((current) => {
-      found = current(key) !== undefined;
-      return { [key]: null };
-    });
-    return found;
+  remove(host: string): Promise<boolean> {
+    return removeToken(this, host);
   }
 
   /** Forget every host. */
@@ -179,7 +159,7 @@ export class TokenStore {
    * (`null`), or `'clear'`; expired entries are dropped on the way. Resolves
    * to the version of the file after the change (as read, when nothing changed).
    */
-  async update(change: (current: (host: string) => Token | undefined) => Promise<Record<string, Token | null> | 'clear'> | Record<string, Token | null> | 'clear'): Promise<StoreVersion | undefined> {
+  async update(change: StoreChange): Promise<StoreVersion | undefined> {
     ensureStoreFolder(this.path);
     return withFileLock(this.lockPath, async () => {
       // The one read inside the lock (no other process can write until it is released).
@@ -210,6 +190,18 @@ export class TokenStore {
       await this.#write({ shape: 'hosts', entries, others: changes === 'clear' ? undefined : content.others });
       return this.#known?.version;
     }, { timeoutMs: this.#lockTimeout });
+  }
+
+  /** One login at a time for `key`: a lock file beside the store, per server, with a heartbeat; a dead holder's is taken over. */
+  async loginTurn(key: string, options: LoginTurnOptions): Promise<StoreLease> {
+    const { createHash } = await import('node:crypto');
+    ensureStoreFolder(this.path);
+    const lockPath = `${this.lockPath}.login-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+    return acquireFileLock(lockPath, {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      onWait: (holder) => options.onWait?.(holder ? { pid: holder.pid, hostname: holder.hostname } : undefined),
+    });
   }
 }
 

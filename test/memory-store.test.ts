@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { authenticate, MemoryTokenStore, TokenStore } from '../src/index.ts';
+import { authenticate, MemoryTokenStore, type TokenStoreBackend } from '../src/index.ts';
 import { runCli } from './helpers/cli.ts';
 import { personApproves, startWorld } from './fixtures/world.ts';
 import { closedAfterEach } from './helpers/servers.ts';
@@ -43,7 +43,8 @@ describe('store: memory', () => {
     assert.equal(await store.remove('https://a.example'), true);
     await store.clear();
     assert.deepEqual(store.entries(), []);
-    assert.ok(store instanceof TokenStore);
+    const contract: TokenStoreBackend = store;
+    assert.equal(contract.loginTurn, undefined, 'one process only: no login turn across processes');
     assert.match(store.description, /memory only/);
   });
 

@@ -1,5 +1,6 @@
 // What both CLI paths share. Light on purpose: the fast path loads it.
 import { sharedMemoryStore } from '../memory-store.ts';
+import type { TokenStoreBackend } from '../store.ts';
 import { defaultStore, TokenStore } from '../token-store.ts';
 import type { Token } from '../types.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
@@ -23,7 +24,7 @@ export interface CliIo {
 }
 
 /** The store named by --store, else OIDC_TOKEN_FILE, else the default for --app-name. */
-export function openStore(choice: StoreChoice): TokenStore {
+export function openStore(choice: StoreChoice): TokenStoreBackend {
   if (choice.noStore) return sharedMemoryStore();
   return choice.store ? new TokenStore({ path: choice.store }) : defaultStore(choice.appName);
 }

@@ -5,11 +5,11 @@ import { parseCommandLine, UsageError, type Command } from './args.ts';
 import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
 import { tokenStatus } from '../protocol/token.ts';
 
-function cachedAnswer(command: Command, io: CliIo): boolean {
+async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
   // --verbose takes the full path, so that every step can be told.
   if (command.kind !== 'token' || command.force || command.verbose) return false;
   try {
-    const token = openStore(command).get(loginKey(command));
+    const token = (await openStore(command).read(loginKey(command))).token;
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     io.out.write(formatToken(token, command.output));
     return true;
@@ -33,7 +33,7 @@ export async function main(argv: string[], io: CliIo = { out: process.stdout, er
     io.out.write(answerAtOnce(command.kind));
     return EXIT.ok;
   }
-  if (cachedAnswer(command, io)) return EXIT.ok;
+  if (await cachedAnswer(command, io)) return EXIT.ok;
   const { run } = await import('./run.ts');
   return run(command, io);
 }

@@ -6,16 +6,17 @@ import { isAuthError } from '../errors.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
 import { DEFAULT_LOGIN_TIMEOUT } from '../settings.ts';
+import { clearStore, removeToken, storedToken } from '../store.ts';
 import type { Token } from '../types.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
 import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
 import { answerAtOnce } from './help.ts';
 import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalInfo } from './terminal.ts';
 
-function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): number {
+async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Promise<number> {
   const store = openStore(command);
   const now = nowSeconds();
-  const rows = store.entries().map(({ host, token }) => ({
+  const rows = (await store.entries()).map(({ host, token }) => ({
     host,
     state: tokenStatus(token, now),
     expires: token.expires,
@@ -23,7 +24,7 @@ function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): number {
     scope: token.scope,
   }));
   if (command.json) {
-    io.out.write(`${JSON.stringify({ store: store.path, storage: store.description, hosts: rows }, undefined, 2)}\n`);
+    io.out.write(`${JSON.stringify({ store: store.id, storage: store.description, hosts: rows }, undefined, 2)}\n`);
     return EXIT.ok;
   }
   if (rows.length === 0) {
@@ -63,7 +64,7 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   const store = openStore(command);
   const key = loginKey(command);
   const label = serverLabel(command);
-  const token = store.get(key);
+  const token = await storedToken(store, key);
   if (command.issuer !== undefined && token) {
     // A standard provider: revoke the refresh token (or else the access token) where it offers revocation.
     const { Client } = await import('../oidc/client.ts');
@@ -84,8 +85,8 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
       io.err.write(`Could not revoke the token (${(error as Error).message}); removing it here anyway.\n`);
     }
   }
-  const found = await store.remove(key);
-  io.err.write(found ? `Removed the token of ${label} from ${store.path}.\n` : `No token stored for ${label} in ${store.path}.\n`);
+  const found = await removeToken(store, key);
+  io.err.write(found ? `Removed the token of ${label} from ${store.id}.\n` : `No token stored for ${label} in ${store.id}.\n`);
   if (command.issuer === undefined) {
     // The py-oidc-auth routes have no revocation route; the session at the
     // identity provider ends through the logout route in a browser.
@@ -221,16 +222,16 @@ export async function run(command: Command, io: CliIo): Promise<number> {
         io.out.write(answerAtOnce(command.kind));
         return EXIT.ok;
       case 'list':
-        return list(command, io);
+        return await list(command, io);
       case 'clear': {
         const store = openStore(command);
-        await store.clear();
-        io.err.write(`Removed every token from ${store.path}\n`);
+        await clearStore(store);
+        io.err.write(`Removed every token from ${store.id}\n`);
         return EXIT.ok;
       }
       case 'remove': {
         const store = openStore(command);
-        const found = await store.remove(command.host);
+        const found = await removeToken(store, command.host);
         io.err.write(found ? `Removed the token of ${command.host}\n` : `No token stored for ${command.host}\n`);
         return EXIT.ok;
       }
