@@ -1,6 +1,14 @@
-// One process of the 16-process refresh storm: one authenticate() call.
-import { authenticate, TokenStore } from '../src/index.ts';
+// One process of a refresh storm: one authenticate() call, through the store
+// file given, or through Redis (`redis://… prefix`).
+import { authenticate, TokenStore, type TokenStoreBackend } from '../src/index.ts';
 
-const [host, file] = process.argv.slice(2);
-const token = await authenticate({ host: host ?? '', store: new TokenStore({ path: file ?? '', lockTimeout: 60_000 }), interactive: false });
+const [host, where, prefix] = process.argv.slice(2);
+let store: TokenStoreBackend;
+if (where?.startsWith('redis://')) {
+  const { RedisTokenStore } = await import('../src/redis.ts');
+  store = new RedisTokenStore({ url: where, prefix, lockTimeout: 60_000 });
+} else {
+  store = new TokenStore({ path: where ?? '', lockTimeout: 60_000 });
+}
+const token = await authenticate({ host: host ?? '', store, interactive: false });
 process.stdout.write(`${token.access_token}\n`);

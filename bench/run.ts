@@ -162,6 +162,59 @@ async function refreshStorm() {
   }
 }
 
+async function redisStore() {
+  say('8. Redis store ...');
+  const { startRedis } = await import('../test/fixtures/redis.ts');
+  const { RedisTokenStore } = await import('../src/redis.ts');
+  const redis = await startRedis();
+  const world = await startWorld({ idp: { rotateRefreshToken: true, accessTokenTtl: 62 } });
+  try {
+    // Cached: each call asks Redis for the store's version (one round trip), as the file store stats its file.
+    const host = 'https://bench.example';
+    const store = new RedisTokenStore({ url: redis.url, prefix: 'bench-cached:' });
+    const file = new TokenStore({ path: storeWithValidToken(host).path });
+    await store.put(host, file.get(host) as Token);
+    const times: number[] = [];
+    for (let i = 0; i < 1000; i += 1) await authenticate({ host, store, interactive: false });
+    const started = performance.now();
+    for (let i = 0; i < 10_000; i += 1) {
+      const t0 = performance.now();
+      await authenticate({ host, store, interactive: false });
+      times.push(performance.now() - t0);
+    }
+    const cached = { calls: 10_000, perSecond: Math.round(10_000 / ((performance.now() - started) / 1000)), p50: percentile(times, 50), p99: percentile(times, 99) };
+    await store.close();
+
+    // A storm: 16 processes, sharing only Redis, call at once on an expired token.
+    const fleet = new RedisTokenStore({ url: redis.url, prefix: 'bench-storm:' });
+    const first = await authenticate({ host: world.app.host, store: fleet, interactive: true, openBrowser: false, onDeviceCode: personApproves().onDeviceCode });
+    await fleet.put(world.app.host, { ...first, expires: Math.floor(Date.now() / 1000) - 1 });
+    let before = world.app.requests.refresh;
+    let t0 = performance.now();
+    const worker = path.join(root, 'bench', 'refresh-storm-worker.ts');
+    const outputs = await Promise.all(Array.from({ length: 16 }, () => nodeScript(worker, [world.app.host, redis.url, 'bench-storm:'])));
+    const storm = { processes: 16, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(outputs.map((o) => o.trim())).size, wallMs: performance.now() - t0 };
+
+    // A fleet over several token lifetimes: 8 processes x 50 calls, tokens valid for 2 s beyond the 60 s margin.
+    before = world.app.requests.refresh;
+    t0 = performance.now();
+    const fleetWorker = path.join(root, 'test', 'helpers', 'redis-worker.ts');
+    const runs = (await Promise.all(Array.from({ length: 8 }, (_, id) => nodeScript(fleetWorker, [world.app.host, redis.url, '50', String(id), 'bench-storm:']))))
+      .map((output) => JSON.parse(output) as { seen: unknown[]; errors: string[] });
+    const wallMs = performance.now() - t0;
+    const lifetimes = Math.ceil(wallMs / 2000);
+    const overTime = { processes: 8, calls: runs.reduce((sum, run) => sum + run.seen.length, 0), errors: runs.reduce((sum, run) => sum + run.errors.length, 0), refreshRequests: world.app.requests.refresh - before, lifetimes, wallMs };
+    await fleet.close();
+    results.redis = { cached, storm, overTime };
+    rows.push(['cached authenticate(), Redis store on loopback', `${cached.perSecond.toLocaleString('en')} calls/s`, `p50 ${ms(cached.p50)}, p99 ${ms(cached.p99)} (one GET of the store version per call)`]);
+    rows.push(['Redis fleet storm: 16 processes at once, expired token', `${storm.refreshRequests} refresh request(s)`, `${storm.distinctTokens} token, ${ms(storm.wallMs)} incl. process start (goal: 1 request)`]);
+    rows.push(['Redis fleet: 8 processes x 50 calls, 2 s token lifetimes', `${overTime.refreshRequests} refresh requests`, `${overTime.lifetimes} lifetimes in ${ms(overTime.wallMs)}, ${overTime.calls} calls, ${overTime.errors} errors (goal: <= 1 per lifetime, 0 errors)`]);
+  } finally {
+    await world.close();
+    await redis.close();
+  }
+}
+
 async function deviceFlow() {
   say('4. device flow ...');
   const world = await startWorld({ app: { interval: 1 } });
@@ -235,7 +288,7 @@ function importCost() {
 }
 
 const only = process.argv.slice(2);
-const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost]];
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore]];
 for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };

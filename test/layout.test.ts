@@ -43,7 +43,7 @@ describe('layout', () => {
     assert.equal(pkg.sideEffects, false);
     assert.equal(pkg.engines.node, '>=22.12', 'the oldest Node admitted is the one the tests run the CLI on (tools/oldest-node)');
     assert.equal(Object.keys(pkg.exports['.'] ?? {})[0], 'types');
-    for (const entry of ['./machines', './react']) assert.equal(Object.keys(pkg.exports[entry] ?? {})[0], 'types', entry);
+    for (const entry of ['./machines', './react', './redis']) assert.equal(Object.keys(pkg.exports[entry] ?? {})[0], 'types', entry);
   });
 
   it('the root entry never loads React: only src/react.ts imports it, and nothing imports src/react.ts', () => {
@@ -54,9 +54,19 @@ describe('layout', () => {
     }
   });
 
-  it('every export of the entries (src/index.ts, src/machines.ts, src/react.ts) has TSDoc at its declaration', () => {
+  it('the root entry never loads redis: only the Redis store imports it, and only src/redis.ts imports that', () => {
+    for (const file of filesUnder('src')) {
+      const imports = [...read(file).matchAll(/(?:from|import\() ?'([^']+)'/g)].map((match) => match[1] ?? '');
+      if (file !== 'src/adapters/redis-store.ts') assert.ok(!imports.some((target) => target === 'redis' || target.startsWith('@redis/')), `${file} imports redis`);
+      // The CLI loads it on demand, for --store redis://.
+      const lazy = file === 'src/cli/common.ts' && !/from '[^']*redis-store\.ts'/.test(read(file));
+      if (file !== 'src/redis.ts' && !lazy) assert.ok(!imports.some((target) => /redis-store\.ts$/.test(target)), `${file} imports the Redis store`);
+    }
+  });
+
+  it('every export of the entries (src/index.ts, src/machines.ts, src/react.ts, src/redis.ts) has TSDoc at its declaration', () => {
     const missing: string[] = [];
-    const entries = ['src/index.ts', 'src/machines.ts', 'src/react.ts'];
+    const entries = ['src/index.ts', 'src/machines.ts', 'src/react.ts', 'src/redis.ts'];
     for (const entry of entries) {
       const own = read(entry);
       for (const match of own.matchAll(/^export (?:async )?(?:function|const|type|interface) (\w+)/gm)) {

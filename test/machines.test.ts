@@ -117,6 +117,16 @@ describe('auth machine: cached and refresh', () => {
     assert.equal(h.calls.device, 0);
   });
 
+  it('a refresh that failed because the store failed ends in store_error, not in a login that could not be kept', async () => {
+    const h = harness({ cached: { token: token('old'), status: 'refreshable' }, refresh: () => Promise.reject(new AuthError('store_error', 'Redis is down')) });
+    h.actor.send({ type: 'AUTHENTICATE', request: request() });
+    await flush();
+    const snapshot = h.actor.getSnapshot();
+    assert.ok(snapshot.matches('failed'));
+    assert.equal(snapshot.context.error?.code, 'store_error');
+    assert.deepEqual([h.calls.refresh, h.calls.device], [1, 0], 'no login was started');
+  });
+
   it('force skips the cache and the refresh token', async () => {
     const h = harness({ cached: { token: token('a'), status: 'valid' }, polls: [token('forced')] });
     h.actor.send({ type: 'AUTHENTICATE', request: request({ force: true }) });

@@ -23,9 +23,19 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-/** The store named by --store, else OIDC_TOKEN_FILE, else the default for --app-name. */
-export function openStore(choice: StoreChoice): TokenStoreBackend {
+/**
+ * The store named by --store (a file, or `redis://host:port/db?prefix=app:`),
+ * else OIDC_TOKEN_FILE, else the default for --app-name.
+ */
+export async function openStore(choice: StoreChoice): Promise<TokenStoreBackend> {
   if (choice.noStore) return sharedMemoryStore();
+  if (choice.store && /^rediss?:\/\//i.test(choice.store)) {
+    const url = new URL(choice.store);
+    const prefix = url.searchParams.get('prefix') ?? undefined;
+    url.search = '';
+    const { RedisTokenStore } = await import('../adapters/redis-store.ts');
+    return new RedisTokenStore({ url: url.toString(), prefix });
+  }
   return choice.store ? new TokenStore({ path: choice.store }) : defaultStore(choice.appName);
 }
 

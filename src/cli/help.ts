@@ -50,8 +50,9 @@ Output:
       --header              "Authorization: Bearer <token>", for curl -H
 
 Store:
-      --store PATH          token store file (default: $OIDC_TOKEN_FILE, else
-                            ~/.cache/<app-name>/token-store.json)
+      --store PATH|URL      token store file (default: $OIDC_TOKEN_FILE, else
+                            ~/.cache/<app-name>/token-store.json), or a Redis
+                            store: redis://[:password@]host:port[/db][?prefix=app:]
       --app-name NAME       store folder name (default py-oidc-auth)
       --no-store            keep the token in memory only: nothing on disk
                             (a login every run)

@@ -9,7 +9,7 @@ async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
   // --verbose takes the full path, so that every step can be told.
   if (command.kind !== 'token' || command.force || command.verbose) return false;
   try {
-    const token = (await openStore(command).read(loginKey(command))).token;
+    const token = (await (await openStore(command)).read(loginKey(command))).token;
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     io.out.write(formatToken(token, command.output));
     return true;

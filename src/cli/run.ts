@@ -14,7 +14,7 @@ import { answerAtOnce } from './help.ts';
 import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalInfo } from './terminal.ts';
 
 async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Promise<number> {
-  const store = openStore(command);
+  const store = await openStore(command);
   const now = nowSeconds();
   const rows = (await store.entries()).map(({ host, token }) => ({
     host,
@@ -61,7 +61,7 @@ function serverLabel(command: LoginChoice): string {
 }
 
 async function logout(command: LoginChoice, io: CliIo): Promise<number> {
-  const store = openStore(command);
+  const store = await openStore(command);
   const key = loginKey(command);
   const label = serverLabel(command);
   const token = await storedToken(store, key);
@@ -132,7 +132,7 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
   const paste = command.paste || (stdinIsTTY && (!command.browser || noDisplay));
   // While the person may type, nothing redraws the line they type on.
   const codeSpinner = paste ? new Spinner(io.err, { ...info, plain: true }) : spinner;
-  const store = openStore(command);
+  const store = await openStore(command);
   const timeout = command.timeout ?? DEFAULT_LOGIN_TIMEOUT;
   const controller = new AbortController();
   let interrupts = 0;
@@ -224,13 +224,13 @@ export async function run(command: Command, io: CliIo): Promise<number> {
       case 'list':
         return await list(command, io);
       case 'clear': {
-        const store = openStore(command);
+        const store = await openStore(command);
         await clearStore(store);
         io.err.write(`Removed every token from ${store.id}\n`);
         return EXIT.ok;
       }
       case 'remove': {
-        const store = openStore(command);
+        const store = await openStore(command);
         const found = await removeToken(store, command.host);
         io.err.write(found ? `Removed the token of ${command.host}\n` : `No token stored for ${command.host}\n`);
         return EXIT.ok;

@@ -135,6 +135,8 @@ export const authMachine = setup({
     notInteractive: ({ context }) => context.request?.interactive !== true,
     codeFlowChosen: ({ context }) => context.request?.flow === 'code',
     fallBackToCode: ({ context }, params: { unsupported: boolean }) => params.unsupported && context.request?.flow === 'auto',
+    // The store itself failed (Redis down, an unusable file): a login could not be kept either.
+    storeFailed: (_, params: { error: unknown }) => (params.error as { code?: unknown } | null)?.code === 'store_error',
   },
   delays: {
     loginTimeout: ({ context }) => seconds(context.request?.timeout ?? 0),
@@ -190,6 +192,7 @@ export const authMachine = setup({
         onDone: { target: 'authenticated', actions: assign({ token: ({ event }) => event.output }) },
         onError: [
           { guard: 'refreshMode', target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
+          { guard: { type: 'storeFailed', params: ({ event }) => ({ error: event.error }) }, target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
           // A refresh that failed is no reason to give up: log in again (or say how, and why).
           { target: 'login', actions: assign({ refreshError: ({ event }) => asAuthError(event.error) }) },
         ],
