@@ -198,7 +198,7 @@ async function redisStore() {
     // A fleet over several token lifetimes: 8 processes x 50 calls, tokens valid for 2 s beyond the 60 s margin.
     before = world.app.requests.refresh;
     t0 = performance.now();
-    const fleetWorker = path.join(root, 'test', 'helpers', 'redis-worker.ts');
+    const fleetWorker = path.join(root, 'test', 'helpers', 'store-worker.ts');
     const runs = (await Promise.all(Array.from({ length: 8 }, (_, id) => nodeScript(fleetWorker, [world.app.host, redis.url, '50', String(id), 'bench-storm:']))))
       .map((output) => JSON.parse(output) as { seen: unknown[]; errors: string[] });
     const wallMs = performance.now() - t0;

@@ -2,13 +2,13 @@ import { decideInteractive } from './adapters/environment.ts';
 import { setDebugLogger } from './debug.ts';
 import { AuthError } from './errors.ts';
 import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from './host-actor.ts';
-import { sharedMemoryStore } from './memory-store.ts';
 import { tokenStatus } from './protocol/token.ts';
 import { storedToken } from './store.ts';
+import { chooseStore } from './store-choice.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from './views.ts';
 import type { Inspector } from './inspect.ts';
 import { presenterOf, type Presenter } from './presenter.ts';
-import { DEFAULT_LOGIN_TIMEOUT, defaultStore, resolveSettings, type ServerOptions } from './settings.ts';
+import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
 import type { FlowKind, Token } from './types.ts';
 
 /** Options for {@link authenticate}. */
@@ -111,16 +111,9 @@ export async function reauthenticate(options: AuthenticateOptions): Promise<Toke
   return hostActor.run({ ...runOptions(options), force: true });
 }
 
-const defaultStorePaths = new Map<string, string>();
-
 /** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */
 function fastKey(options: AuthenticateOptions): string | undefined {
-  let storePath = options.store === 'memory' ? sharedMemoryStore().id : options.store?.id;
-  if (storePath === undefined) {
-    const env = `${options.appName ?? ''}\n${process.env.OIDC_TOKEN_FILE ?? ''}\n${process.env.XDG_CACHE_HOME ?? ''}\n${process.env.HOME ?? ''}`;
-    storePath = defaultStorePaths.get(env);
-    if (storePath === undefined) defaultStorePaths.set(env, (storePath = defaultStore(options.appName).path));
-  }
+  const storePath = chooseStore(options.store, options.appName).id;
   const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope ?? '';
   return `${options.host ?? ''}\n${options.issuer ?? ''}\n${options.clientId ?? ''}\n${scope}\n${storePath}`;
 }

@@ -1,14 +1,11 @@
 import { routesBackend } from './adapters/routes.ts';
-import { sharedMemoryStore } from './memory-store.ts';
 import { hostProblem } from './protocol/host.ts';
 import type { HostSettings } from './backend.ts';
 import { defaultMetadataFolder } from './oidc/metadata-cache.ts';
 import { providerBackend, type ProviderSettings } from './oidc/provider-backend.ts';
 import type { TokenStoreBackend } from './store.ts';
-import { defaultStore } from './token-store.ts';
+import { chooseStore } from './store-choice.ts';
 import { DEFAULT_CONFIG, type Config, type Environment } from './types.ts';
-
-export { defaultStore } from './token-store.ts';
 
 /** Seconds a person has to finish an interactive login unless told otherwise. */
 export const DEFAULT_LOGIN_TIMEOUT = 600;
@@ -49,12 +46,14 @@ export interface ServerOptions {
   /** Seconds one HTTP request may take. @default 30 */
   requestTimeout?: number | undefined;
   /**
-   * Token store: a `TokenStore` (a file), `'memory'`, or any
-   * {@link TokenStoreBackend} (for example `RedisTokenStore` from
+   * Token store: a `TokenStore` (a file), `'file'`, `'keyring'` (the
+   * operating system's keyring, falling back visibly to the file), `'memory'`,
+   * or any {@link TokenStoreBackend} (for example `RedisTokenStore` from
    * `oidc-auth-client/redis`). Default: the file named by `OIDC_TOKEN_FILE`
-   * if set, else the Python client's default store for `appName`.
+   * if set, else what `OIDC_AUTH_STORE` names (`file`, `keyring`, `memory`),
+   * else the Python client's default store for `appName`.
    */
-  store?: TokenStoreBackend | 'memory' | undefined;
+  store?: TokenStoreBackend | 'file' | 'keyring' | 'memory' | undefined;
   /** Store folder name when no `store` is given. @default 'py-oidc-auth' */
   appName?: string | undefined;
   /** Transport override (proxies, tests). @default globalThis.fetch */
@@ -82,7 +81,7 @@ function required(value: string | undefined): value is string {
 
 /** Fill in defaults, pick the store, and make the backend for the server kind. */
 export function resolveSettings(options: ServerOptions, env: Environment = process.env): HostSettings {
-  const store = options.store === 'memory' ? sharedMemoryStore() : options.store ?? defaultStore(options.appName, env);
+  const store = chooseStore(options.store, options.appName, env);
   if (options.issuer !== undefined) {
     if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');
     if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');

@@ -30,6 +30,19 @@ export interface StoredLogin extends StoredEntry {
   host: string;
 }
 
+/** A stored login as a listing shows it: expiries and scope, no secret. */
+export interface StoredSummary {
+  host: string;
+  stored_at: number;
+  expires: number;
+  refresh_expires: number;
+  scope: string;
+  /** Whether a refresh token is stored with it. */
+  refreshable: boolean;
+  /** Where this login is kept, when a store keeps logins in more than one place (`keyring`, `plaintext file`). */
+  where?: string | undefined;
+}
+
 /** What {@link TokenStoreBackend.read} answers. */
 export interface StoreRead {
   /** The stored token, unless it is past both expiries. */
@@ -91,6 +104,8 @@ export interface TokenStoreBackend {
   version(): MaybePromise<StoreVersion | undefined>;
   /** Every live entry with its key, for listings. Must not need more than the listing shows. */
   entries(): MaybePromise<StoredLogin[]>;
+  /** Live logins without their secrets, where the store can list them without reading secrets (a keyring). Default: from {@link entries}. */
+  list?(): MaybePromise<StoredSummary[]>;
   /** Exclusive read-change-write across everyone who shares the store; resolves to the version after it. */
   update(change: StoreChange): Promise<StoreVersion | undefined>;
   /** Report a warning about this store (a mode, a fallback). Default: stderr. */
@@ -127,6 +142,12 @@ export async function removeToken(store: TokenStoreBackend, host: string): Promi
 /** Forget every entry. */
 export async function clearStore(store: TokenStoreBackend): Promise<void> {
   await store.update(() => 'clear');
+}
+
+/** The live logins of any store, without secrets, for listings. */
+export async function listLogins(store: TokenStoreBackend): Promise<StoredSummary[]> {
+  if (store.list) return store.list();
+  return (await store.entries()).map(({ host, token, stored_at }) => ({ host, stored_at, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '' }));
 }
 
 /** Report a warning through the store, or on stderr when it has no sink. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheHome, tokenFileFromEnv } from './adapters/environment.ts';
-import { acquireFileLock, withFileLock } from './adapters/lock.ts';
+import { loginLockBeside, withFileLock } from './adapters/lock.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
 import { storeKey } from './protocol/store-key.ts';
 import { removeToken, sameVersion, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TokenStoreBackend } from './store.ts';
@@ -62,8 +62,9 @@ export class TokenStore implements TokenStoreBackend {
   /** The last content read or written, and the file version it belongs to: a read of an unchanged file costs one stat. */
   #known: { version: StoreVersion; content: StoreContent } | undefined;
 
-  constructor(options: TokenStoreOptions = {}) {
-    this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName)));
+  /** `env` gives the cache folder of the default path (`XDG_CACHE_HOME`). */
+  constructor(options: TokenStoreOptions = {}, env: Environment = process.env) {
+    this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName, env)));
     this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
@@ -193,15 +194,8 @@ export class TokenStore implements TokenStoreBackend {
   }
 
   /** One login at a time for `key`: a lock file beside the store, per server, with a heartbeat; a dead holder's is taken over. */
-  async loginTurn(key: string, options: LoginTurnOptions): Promise<StoreLease> {
-    const { createHash } = await import('node:crypto');
-    ensureStoreFolder(this.path);
-    const lockPath = `${this.lockPath}.login-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
-    return acquireFileLock(lockPath, {
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      onWait: (holder) => options.onWait?.(holder ? { pid: holder.pid, hostname: holder.hostname } : undefined),
-    });
+  loginTurn(key: string, options: LoginTurnOptions): Promise<StoreLease> {
+    return loginLockBeside(this.path, key, options);
   }
 }
 

@@ -43,7 +43,7 @@ describe('layout', () => {
     assert.equal(pkg.sideEffects, false);
     assert.equal(pkg.engines.node, '>=22.12', 'the oldest Node admitted is the one the tests run the CLI on (tools/oldest-node)');
     assert.equal(Object.keys(pkg.exports['.'] ?? {})[0], 'types');
-    for (const entry of ['./machines', './react', './redis']) assert.equal(Object.keys(pkg.exports[entry] ?? {})[0], 'types', entry);
+    for (const entry of ['./machines', './react', './redis', './keyring']) assert.equal(Object.keys(pkg.exports[entry] ?? {})[0], 'types', entry);
   });
 
   it('the root entry never loads React: only src/react.ts imports it, and nothing imports src/react.ts', () => {
@@ -64,9 +64,18 @@ describe('layout', () => {
     }
   });
 
-  it('every export of the entries (src/index.ts, src/machines.ts, src/react.ts, src/redis.ts) has TSDoc at its declaration', () => {
+  it('the keyring library loads only when a keyring store is used: one dynamic import in the keyring store', () => {
+    for (const file of filesUnder('src')) {
+      const text = read(file);
+      assert.ok(!/from '@napi-rs\/keyring'/.test(text), `${file} imports @napi-rs/keyring at load time`);
+      if (file !== 'src/adapters/keyring-store.ts') assert.ok(!text.includes("import('@napi-rs/keyring')"), `${file} loads @napi-rs/keyring`);
+    }
+    assert.match(read('src/adapters/keyring-store.ts'), /import\('@napi-rs\/keyring'\)/);
+  });
+
+  it('every export of the entries (src/index.ts, src/machines.ts, src/react.ts, src/redis.ts, src/keyring.ts) has TSDoc at its declaration', () => {
     const missing: string[] = [];
-    const entries = ['src/index.ts', 'src/machines.ts', 'src/react.ts', 'src/redis.ts'];
+    const entries = ['src/index.ts', 'src/machines.ts', 'src/react.ts', 'src/redis.ts', 'src/keyring.ts'];
     for (const entry of entries) {
       const own = read(entry);
       for (const match of own.matchAll(/^export (?:async )?(?:function|const|type|interface) (\w+)/gm)) {

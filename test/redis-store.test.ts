@@ -98,7 +98,7 @@ describe('RedisTokenStore', { skip }, () => {
     const first = await authenticate({ host: world.app.host, store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
     const machines = Array.from({ length: 8 }, () => home());
     const started = Date.now() / 1000;
-    const outputs = await Promise.all(machines.map((dir, id) => child('redis-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '50', String(id), (store.id.split(' ')[1] ?? '')], dir).done));
+    const outputs = await Promise.all(machines.map((dir, id) => child('store-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '50', String(id), (store.id.split(' ')[1] ?? '')], dir).done));
     const ended = Date.now() / 1000;
     const results = outputs.map((output) => JSON.parse(output) as { seen: Array<{ token: string; at: number; expires: number }>; errors: string[] });
 
@@ -153,7 +153,7 @@ describe('RedisTokenStore', { skip }, () => {
     const person = personApproves();
     await authenticate({ host: world.app.host, store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
     const prefix = store.id.split(' ')[1] ?? '';
-    const workers = Array.from({ length: 3 }, (_, id) => child('redis-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '40', String(id), prefix], home()));
+    const workers = Array.from({ length: 3 }, (_, id) => child('store-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '40', String(id), prefix], home()));
     await sleep(1500);
     await redis?.restart();
     const restarted = Date.now() / 1000;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debug } from '../debug.ts';
 import { AuthError } from '../errors.ts';
@@ -219,4 +220,19 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
   } finally {
     lease.release();
   }
+}
+
+/**
+ * One login at a time for `key` among the processes that share the store at
+ * `storePath`: a lock file beside it, per server, with a heartbeat; a dead
+ * holder's is taken over.
+ */
+export async function loginLockBeside(storePath: string, key: string, options: { timeoutMs: number; signal?: AbortSignal | undefined; onWait?: ((holder: { pid: number; hostname: string } | undefined) => void) | undefined }): Promise<FileLease> {
+  const { createHash } = await import('node:crypto');
+  fs.mkdirSync(nodePath.dirname(storePath), { recursive: true, mode: 0o700 });
+  return acquireFileLock(`${storePath}.lock.login-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`, {
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    onWait: (holder) => options.onWait?.(holder ? { pid: holder.pid, hostname: holder.hostname } : undefined),
+  });
 }

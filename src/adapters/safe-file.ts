@@ -85,3 +85,25 @@ export function assertWritable(file: string, what: string): void {
   const unsafe = unsafeBecause(stat);
   if (unsafe) throw new AuthError('store_error', `${what} ${file} ${unsafe}; nothing is written to it. Remove or move it, or choose a store in a folder only you can write.`);
 }
+
+/**
+ * Write `text` to `file` atomically: a new 0600 file beside it, flushed, then
+ * renamed over it (a rename replaces the link itself, never its target).
+ */
+export function writeOwnFileAtomic(file: string, text: string, what: string): void {
+  assertWritable(file, what);
+  const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    const fd = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw new AuthError('store_error', `Cannot write ${what.toLowerCase()} ${file}: ${(error as Error).message}. Check the folder's permissions and free space.`, { cause: error });
+  }
+}

@@ -53,6 +53,7 @@ export type Command =
   | ({ kind: 'list'; json: boolean } & StoreChoice)
   | ({ kind: 'clear' } & StoreChoice)
   | ({ kind: 'remove'; host: string } & StoreChoice)
+  | ({ kind: 'export'; host: string } & StoreChoice)
   | ({ kind: 'logout' } & LoginChoice)
   | ({ kind: 'token'; output: OutputKind } & LoginChoice);
 
@@ -83,6 +84,7 @@ const OPTIONS = {
   list: { type: 'boolean' },
   clear: { type: 'boolean' },
   remove: { type: 'string' },
+  export: { type: 'string' },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -128,12 +130,16 @@ export function parseCommandLine(argv: string[]): Command {
   if (values.version) return { kind: 'version' };
   if (values['no-store'] && values.store !== undefined) throw new UsageError('give either --store or --no-store, not both');
   const storeChoice: StoreChoice = { store: values.store, appName: values['app-name'], noStore: values['no-store'] === true };
-  const actions = [values.list, values.clear, values.remove !== undefined].filter(Boolean).length;
-  if (actions > 1) throw new UsageError('--list, --clear and --remove go alone');
+  const actions = [values.list, values.clear, values.remove !== undefined, values.export !== undefined].filter(Boolean).length;
+  if (actions > 1) throw new UsageError('--list, --clear, --remove and --export go alone');
   if (actions === 1 && positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
   if (values.list) return { kind: 'list', json: values.json === true, ...storeChoice };
   if (values.clear) return { kind: 'clear', ...storeChoice };
   if (values.remove !== undefined) return { kind: 'remove', host: values.remove, ...storeChoice };
+  if (values.export !== undefined) {
+    if (!values.json) throw new UsageError('--export writes the whole stored token as JSON: add --json (and redirect it to a file)');
+    return { kind: 'export', host: values.export, ...storeChoice };
+  }
 
   const logout = positionals[0] === 'logout';
   const [host, ...extra] = logout ? positionals.slice(1) : positionals;

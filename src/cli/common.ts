@@ -1,7 +1,8 @@
 // What both CLI paths share. Light on purpose: the fast path loads it.
 import { sharedMemoryStore } from '../memory-store.ts';
 import type { TokenStoreBackend } from '../store.ts';
-import { defaultStore, TokenStore } from '../token-store.ts';
+import { chooseStore, isStoreName } from '../store-choice.ts';
+import { TokenStore } from '../token-store.ts';
 import type { Token } from '../types.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
 import type { LoginChoice, OutputKind, StoreChoice } from './args.ts';
@@ -24,8 +25,9 @@ export interface CliIo {
 }
 
 /**
- * The store named by --store (a file, or `redis://host:port/db?prefix=app:`),
- * else OIDC_TOKEN_FILE, else the default for --app-name.
+ * The store named by --store (a file, `keyring`, `file`, `memory`, or
+ * `redis://host:port/db?prefix=app:`), else OIDC_TOKEN_FILE, else
+ * OIDC_AUTH_STORE, else the file store for --app-name.
  */
 export async function openStore(choice: StoreChoice): Promise<TokenStoreBackend> {
   if (choice.noStore) return sharedMemoryStore();
@@ -36,7 +38,9 @@ export async function openStore(choice: StoreChoice): Promise<TokenStoreBackend>
     const { RedisTokenStore } = await import('../adapters/redis-store.ts');
     return new RedisTokenStore({ url: url.toString(), prefix });
   }
-  return choice.store ? new TokenStore({ path: choice.store }) : defaultStore(choice.appName);
+  const name = choice.store?.toLowerCase();
+  if (name !== undefined && isStoreName(name)) return chooseStore(name, choice.appName);
+  return choice.store ? new TokenStore({ path: choice.store }) : chooseStore(undefined, choice.appName);
 }
 
 /** What goes to stdout: the token, the whole token as JSON, or an Authorization header line. */

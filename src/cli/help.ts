@@ -7,7 +7,7 @@ export const HELP = `Usage: oidc-auth <host> [options]          print a valid ac
        oidc-auth --issuer URL --client-id ID [options]
        oidc-auth logout <host> | logout --issuer URL --client-id ID
                                            forget (and revoke where possible)
-       oidc-auth --list [--json] | --clear | --remove <host>
+       oidc-auth --list [--json] | --clear | --remove <host> | --export <host> --json
 
 Prints a valid access token for a py-oidc-auth application server or a
 standard OpenID provider: the cached one, a refreshed one, or a new one after
@@ -54,11 +54,15 @@ Store:
                             ~/.cache/<app-name>/token-store.json), or a Redis
                             store: redis://[:password@]host:port[/db][?prefix=app:]
       --app-name NAME       store folder name (default py-oidc-auth)
+      --store keyring       the operating system's keyring (also OIDC_AUTH_STORE=
+                            keyring); falls back to the file, with a warning
       --no-store            keep the token in memory only: nothing on disk
                             (a login every run)
       --list                list stored hosts, their state and expiry
       --clear               remove every stored token
       --remove HOST         remove the token of HOST
+      --export HOST --json  print the stored token of HOST as JSON, without a
+                            request (for the Python client, or OIDC_TOKEN_FILE)
 
   -V, --version, -h, --help
 

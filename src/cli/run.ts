@@ -6,7 +6,7 @@ import { isAuthError } from '../errors.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
 import { DEFAULT_LOGIN_TIMEOUT } from '../settings.ts';
-import { clearStore, removeToken, storedToken } from '../store.ts';
+import { clearStore, listLogins, removeToken, storedToken } from '../store.ts';
 import type { Token } from '../types.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
 import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
@@ -16,12 +16,13 @@ import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalIn
 async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Promise<number> {
   const store = await openStore(command);
   const now = nowSeconds();
-  const rows = (await store.entries()).map(({ host, token }) => ({
-    host,
-    state: tokenStatus(token, now),
-    expires: token.expires,
-    refresh_expires: token.refresh_expires,
-    scope: token.scope,
+  const rows = (await listLogins(store)).map((login) => ({
+    host: login.host,
+    state: tokenStatus({ expires: login.expires, refresh_expires: login.refresh_expires, refresh_token: login.refreshable ? 'stored' : '' }, now),
+    expires: login.expires,
+    refresh_expires: login.refresh_expires,
+    scope: login.scope,
+    ...(login.where === undefined ? {} : { where: login.where }),
   }));
   if (command.json) {
     io.out.write(`${JSON.stringify({ store: store.id, storage: store.description, hosts: rows }, undefined, 2)}\n`);
@@ -35,7 +36,12 @@ async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Pro
   const s = styles(terminalInfo(io.out, io.env).color);
   const paint = { valid: s.green, refreshable: s.yellow, expired: s.red };
   const when = (time: number) => (time > 0 ? `${new Date(time * 1000).toISOString().slice(0, 16).replace('T', ' ')}Z (${relativeTime(time, now)})` : '-');
-  const table = [['HOST', 'STATE', 'ACCESS TOKEN EXPIRES', 'REFRESH TOKEN EXPIRES'], ...rows.map((row) => [row.host, row.state, when(row.expires), when(row.refresh_expires)])];
+  // A store that keeps logins in more than one place (the keyring, and a plaintext file it fell back to) says where each is.
+  const where = rows.some((row) => row.where !== undefined);
+  const table = [
+    ['HOST', 'STATE', 'ACCESS TOKEN EXPIRES', 'REFRESH TOKEN EXPIRES', ...(where ? ['KEPT IN'] : [])],
+    ...rows.map((row) => [row.host, row.state, when(row.expires), when(row.refresh_expires), ...(where ? [row.where ?? ''] : [])]),
+  ];
   const widths = table[0]?.map((_, column) => Math.max(...table.map((line) => line[column]?.length ?? 0))) ?? [];
   table.forEach((line, index) => {
     const cells = line.map((cell, column) => {
@@ -233,6 +239,17 @@ export async function run(command: Command, io: CliIo): Promise<number> {
         const store = await openStore(command);
         const found = await removeToken(store, command.host);
         io.err.write(found ? `Removed the token of ${command.host}\n` : `No token stored for ${command.host}\n`);
+        return EXIT.ok;
+      }
+      case 'export': {
+        // For the Python client, or OIDC_TOKEN_FILE elsewhere: the stored login as it is, without a request.
+        const store = await openStore(command);
+        const token = await storedToken(store, command.host);
+        if (!token) {
+          io.err.write(`No token stored for ${command.host} in ${store.description}. Log in first: oidc-auth ${command.host}\n`);
+          return EXIT.loginRequired;
+        }
+        io.out.write(formatToken(token, 'json'));
         return EXIT.ok;
       }
       case 'logout':

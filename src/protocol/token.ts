@@ -100,7 +100,7 @@ export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_
  * Where `token` stands at `now`: `valid` while more than `minValidity` seconds
  * (at least 60) remain, `refreshable` while its refresh token has more than 60 s.
  */
-export function tokenStatus(token: Token | undefined, now: number = nowSeconds(), minValidity = 0): TokenStatus {
+export function tokenStatus(token: Pick<Token, 'expires' | 'refresh_expires' | 'refresh_token'> | undefined, now: number = nowSeconds(), minValidity = 0): TokenStatus {
   if (token === undefined) return 'expired';
   if (now + Math.max(VALIDITY_MARGIN, minValidity) < token.expires) return 'valid';
   if (token.refresh_token !== '' && now + VALIDITY_MARGIN < token.refresh_expires) return 'refreshable';
