@@ -215,6 +215,63 @@ async function redisStore() {
   }
 }
 
+async function keyringStore() {
+  say('9. keyring store ...');
+  const { startSecretService } = await import('../test/fixtures/secret-service.ts');
+  const { KeyringTokenStore } = await import('../src/keyring.ts');
+  const keyring = await startSecretService();
+  const previousBus = process.env.DBUS_SESSION_BUS_ADDRESS;
+  process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
+  try {
+    const host = 'https://bench.example';
+    const file = storeWithValidToken(host);
+    const fileStore = new TokenStore({ path: file.path });
+    const env = { HOME: keyring.home, XDG_CACHE_HOME: path.join(keyring.home, 'cache') };
+    const store = new KeyringTokenStore({ onWarning: (message) => say(`  warning: ${message}`) }, env);
+    await store.put(host, fileStore.get(host) as Token);
+    // In one process: after the first call, both stores answer from the host actor while their files are unchanged (the keyring store stats its index and fallback file).
+    const cached = async (which: TokenStore | InstanceType<typeof KeyringTokenStore>) => {
+      for (let i = 0; i < 1000; i += 1) await authenticate({ host, store: which, interactive: false });
+      const times: number[] = [];
+      for (let i = 0; i < 10_000; i += 1) {
+        const t0 = performance.now();
+        await authenticate({ host, store: which, interactive: false });
+        times.push(performance.now() - t0);
+      }
+      return { p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+    };
+    const inFile = await cached(fileStore);
+    const inKeyring = await cached(store);
+    // One read from the store, as a new process makes it: a keyring read (one D-Bus round trip) vs a file read.
+    const reads = async (read: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < 200; i += 1) {
+        const t0 = performance.now();
+        await read();
+        times.push(performance.now() - t0);
+      }
+      return percentile(times, 50);
+    };
+    const keyringRead = await reads(() => new KeyringTokenStore({}, env).read(host));
+    const fileRead = await reads(async () => new TokenStore({ path: file.path }).read(host));
+    // The CLI with a cached token: a new process, one read from each store.
+    const cli = path.join(root, 'dist', 'cli.js');
+    const medians = interleavedMedians({
+      file: [cli, host, '--store', file.path],
+      keyring: [cli, host, '--store', 'keyring'],
+    }, 20, { ...process.env, ...env });
+    results.keyring = { cachedFile: inFile, cachedKeyring: inKeyring, readMs: { keyring: keyringRead, file: fileRead }, cliMs: medians };
+    rows.push(['cached authenticate(), keyring store vs file store', `${(inKeyring.mean * 1000).toFixed(1)} us vs ${(inFile.mean * 1000).toFixed(1)} us`, `p50 ${ms(inKeyring.p50)} vs ${ms(inFile.p50)}, p99 ${ms(inKeyring.p99)} vs ${ms(inFile.p99)} (no keyring call once the token is held)`]);
+    rows.push(['first read of a token: keyring (gnome-keyring) vs file', `${ms(keyringRead)} vs ${ms(fileRead)}`, 'median of 200, a new store object each time']);
+    rows.push(['oidc-auth HOST (cached): --store keyring vs a file', `${ms(medians.keyring ?? 0)} vs ${ms(medians.file ?? 0)}`, 'median of 20 interleaved runs (the keyring library loads, one D-Bus round trip)']);
+    file.cleanup();
+  } finally {
+    if (previousBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = previousBus;
+    await keyring.close();
+  }
+}
+
 async function deviceFlow() {
   say('4. device flow ...');
   const world = await startWorld({ app: { interval: 1 } });
@@ -288,7 +345,7 @@ function importCost() {
 }
 
 const only = process.argv.slice(2);
-const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore]];
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
 for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };

@@ -94,6 +94,42 @@ export async function run(host: string): Promise<string> {
 `;
 }
 
+/** What a consumer of the store entries writes: Redis and keyring stores passed to authenticate(), and a store of its own. */
+function storesProgram(): string {
+  return `import { authenticate, listLogins, putToken, type StoreChange, type StoreRead, type StoredLogin, type TokenStoreBackend } from 'oidc-auth-client';
+import { RedisTokenStore } from 'oidc-auth-client/redis';
+import { KeyringTokenStore, KEYRING_PART_SIZE } from 'oidc-auth-client/keyring';
+
+class Mine implements TokenStoreBackend {
+  readonly id = 'mine';
+  readonly description = 'my own store';
+  read(_key: string): StoreRead {
+    return { token: undefined, version: undefined };
+  }
+  version(): string | undefined {
+    return undefined;
+  }
+  entries(): StoredLogin[] {
+    return [];
+  }
+  async update(_change: StoreChange): Promise<string | undefined> {
+    return undefined;
+  }
+}
+
+export async function run(host: string): Promise<number> {
+  const redis = new RedisTokenStore({ url: 'redis://127.0.0.1:6379', prefix: 'consumer:', leaseMs: 5000 });
+  const keyring = new KeyringTokenStore({ appName: 'consumer' });
+  const a = await authenticate({ host, store: redis, interactive: false });
+  const b = await authenticate({ host, store: keyring });
+  const c = await authenticate({ host, store: 'keyring' });
+  await putToken(new Mine(), host, a);
+  await redis.close();
+  return (await listLogins(keyring)).length + KEYRING_PART_SIZE + b.expires + c.expires;
+}
+`;
+}
+
 const SETTINGS: Array<{ name: string; project: string; module: string; moduleResolution: string; exact: boolean; types: string[]; lib: string[] }> = [
   ...(['node16', 'nodenext'] as const).flatMap((kind) => [true, false].map((exact) => ({ name: `${kind}${exact ? ' + exactOptionalPropertyTypes' : ''}`, project: 'with-node-types', module: kind, moduleResolution: kind, exact, types: ['node'], lib: ['es2023'] }))),
   ...[true, false].map((exact) => ({ name: `bundler${exact ? ' + exactOptionalPropertyTypes' : ''}`, project: 'with-node-types', module: 'esnext', moduleResolution: 'bundler', exact, types: ['node'], lib: ['es2023'] })),
@@ -103,23 +139,29 @@ const SETTINGS: Array<{ name: string; project: string; module: string; moduleRes
 describe('the packed package in a new project', () => {
   it('ships dist with declarations and self-contained source maps, the README, SECURITY.md and LICENSE; no sources or tests', () => {
     const files = (packed?.files ?? []).map((file) => file.path);
-    for (const wanted of ['LICENSE', 'README.md', 'SECURITY.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/machines.d.ts', 'dist/react.d.ts']) assert.ok(files.includes(wanted), wanted);
+    for (const wanted of ['LICENSE', 'README.md', 'SECURITY.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/machines.d.ts', 'dist/react.d.ts', 'dist/redis.d.ts', 'dist/keyring.d.ts']) assert.ok(files.includes(wanted), wanted);
     assert.deepEqual(files.filter((file) => file.startsWith('src/') || file.startsWith('test/')), []);
     const map = JSON.parse(fs.readFileSync(path.join(work, 'with-node-types', 'node_modules', 'oidc-auth-client', 'dist', 'index.js.map'), 'utf8')) as { sourcesContent?: string[] };
     assert.ok(map.sourcesContent?.[0]?.includes('export'), 'the map carries its sources');
   });
 
   for (const setting of SETTINGS) {
-    it(`a strict TypeScript consumer type-checks: ${setting.name}, skipLibCheck false`, () => {
+    it(`a strict TypeScript consumer type-checks: ${setting.name}, skipLibCheck false${setting.types.includes('node') ? ' (with the redis and keyring entries and a store of its own)' : ''}`, () => {
       const dir = path.join(work, setting.project);
       const name = setting.name.replace(/\W+/g, '-');
       fs.writeFileSync(path.join(dir, `${name}.ts`), consumerProgram());
+      // The Redis store's types come from node-redis, which needs @types/node: checked where the project has it.
+      const files = [`${name}.ts`];
+      if (setting.types.includes('node')) {
+        fs.writeFileSync(path.join(dir, `${name}-stores.ts`), storesProgram());
+        files.push(`${name}-stores.ts`);
+      }
       fs.writeFileSync(path.join(dir, `tsconfig.${name}.json`), JSON.stringify({
         compilerOptions: {
           strict: true, exactOptionalPropertyTypes: setting.exact, skipLibCheck: false, noEmit: true, target: 'es2023',
           module: setting.module, moduleResolution: setting.moduleResolution, types: setting.types, lib: setting.lib, noUncheckedIndexedAccess: true,
         },
-        files: [`${name}.ts`],
+        files,
       }));
       const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', `tsconfig.${name}.json`], { cwd: dir, encoding: 'utf8' });
       assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
