@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { authenticate, DeviceFlow, TokenStore, type Token } from '../src/index.ts';
 import { hideDevelopmentNotices } from '../test/fixtures/idp.ts';
-import { personApproves, startWorld } from '../test/fixtures/world.ts';
+import { personApproves, startWorld, type World } from '../test/fixtures/world.ts';
 import { Person } from '../test/fixtures/person.ts';
 import { benchCliStart } from './cli-start.ts';
 import { nodeScript } from '../test/helpers/cli.ts';
@@ -135,6 +135,15 @@ async function refreshCost() {
   }
 }
 
+/** 16 processes that each call authenticate() once, at the same time, on an expired token (`args`: host, then a store file or a Redis URL and prefix). */
+async function stormOfProcesses(world: World, args: string[]) {
+  const before = world.app.requests.refresh;
+  const started = performance.now();
+  const worker = path.join(root, 'bench', 'refresh-storm-worker.ts');
+  const outputs = await Promise.all(Array.from({ length: 16 }, () => nodeScript(worker, args)));
+  return { processes: 16, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(outputs.map((o) => o.trim())).size, wallMs: performance.now() - started };
+}
+
 async function refreshStorm() {
   say('3. refresh storm ...');
   const world = await startWorld({ idp: { rotateRefreshToken: true } });
@@ -143,17 +152,13 @@ async function refreshStorm() {
     const expire = async (token: Token) => world.store.put(world.app.host, { ...token, expires: Math.floor(Date.now() / 1000) - 1 });
     DeviceFlow.resetInstances();
     await expire(first);
-    let before = world.app.requests.refresh;
-    let started = performance.now();
+    const before = world.app.requests.refresh;
+    const started = performance.now();
     const tokens = await Promise.all(Array.from({ length: 1000 }, () => authenticate({ host: world.app.host, store: world.store, interactive: false })));
     const inProcess = { calls: 1000, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(tokens.map((t) => t.access_token)).size, wallMs: performance.now() - started };
     DeviceFlow.resetInstances();
     await expire(tokens[0] as Token);
-    before = world.app.requests.refresh;
-    started = performance.now();
-    const worker = path.join(root, 'bench', 'refresh-storm-worker.ts');
-    const outputs = await Promise.all(Array.from({ length: 16 }, () => nodeScript(worker, [world.app.host, world.store.path])));
-    const processes = { processes: 16, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(outputs.map((o) => o.trim())).size, wallMs: performance.now() - started };
+    const processes = await stormOfProcesses(world, [world.app.host, world.store.path]);
     results.refreshStorm = { inProcess, processes };
     rows.push(['refresh storm: 1,000 concurrent calls, one process', `${inProcess.refreshRequests} refresh request(s)`, `${inProcess.distinctTokens} token, ${ms(inProcess.wallMs)} (goal: 1 request)`]);
     rows.push(['refresh storm: 16 processes at once', `${processes.refreshRequests} refresh request(s)`, `${processes.distinctTokens} token, ${ms(processes.wallMs)} incl. process start (goal: 1 request)`]);
@@ -189,15 +194,11 @@ async function redisStore() {
     const fleet = new RedisTokenStore({ url: redis.url, prefix: 'bench-storm:' });
     const first = await authenticate({ host: world.app.host, store: fleet, interactive: true, openBrowser: false, onDeviceCode: personApproves().onDeviceCode });
     await fleet.put(world.app.host, { ...first, expires: Math.floor(Date.now() / 1000) - 1 });
-    let before = world.app.requests.refresh;
-    let t0 = performance.now();
-    const worker = path.join(root, 'bench', 'refresh-storm-worker.ts');
-    const outputs = await Promise.all(Array.from({ length: 16 }, () => nodeScript(worker, [world.app.host, redis.url, 'bench-storm:'])));
-    const storm = { processes: 16, refreshRequests: world.app.requests.refresh - before, distinctTokens: new Set(outputs.map((o) => o.trim())).size, wallMs: performance.now() - t0 };
+    const storm = await stormOfProcesses(world, [world.app.host, redis.url, 'bench-storm:']);
 
     // A fleet over several token lifetimes: 8 processes x 50 calls, tokens valid for 2 s beyond the 60 s margin.
-    before = world.app.requests.refresh;
-    t0 = performance.now();
+    const before = world.app.requests.refresh;
+    const t0 = performance.now();
     const fleetWorker = path.join(root, 'test', 'helpers', 'store-worker.ts');
     const runs = (await Promise.all(Array.from({ length: 8 }, (_, id) => nodeScript(fleetWorker, [world.app.host, redis.url, '50', String(id), 'bench-storm:']))))
       .map((output) => JSON.parse(output) as { seen: unknown[]; errors: string[] });

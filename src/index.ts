@@ -9,7 +9,7 @@ export { authenticatedFetch, authHooks, type AuthenticatedFetchOptions, type Aut
 export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
 export { TokenStore, defaultStorePath, type TokenStoreOptions } from './token-store.ts';
 export {
-  sameVersion, storedToken, putToken, removeToken, clearStore, listLogins,
+  BaseTokenStore, sameVersion, storedToken, putToken, removeToken, clearStore, listLogins,
   type TokenStoreBackend, type StoredSummary, type StoreRead, type StoreChange, type StoreLease, type StoreVersion, type StoredLogin, type StoredEntry, type LoginTurnOptions, type TurnHolder, type MaybePromise,
 } from './store.ts';
 export { MemoryTokenStore } from './memory-store.ts';

@@ -3,7 +3,7 @@
 // no token file). The same contract as the file store.
 import { storeKey } from './protocol/store-key.ts';
 import { isEvictable } from './protocol/token.ts';
-import { putToken, removeToken, type StoreChange, type StoredLogin, type StoreRead, type StoreVersion, type TokenStoreBackend } from './store.ts';
+import { BaseTokenStore, type StoreChange, type StoredLogin, type StoreRead, type StoreVersion } from './store.ts';
 import type { Token } from './types.ts';
 
 let stores = 0;
@@ -13,7 +13,7 @@ let stores = 0;
  * (one shared instance) or `new MemoryTokenStore()`. Every process then logs
  * in on its own; nothing reaches the disk.
  */
-export class MemoryTokenStore implements TokenStoreBackend {
+export class MemoryTokenStore extends BaseTokenStore {
   /** A name of this store, unique in the process. */
   readonly id = `memory:${(stores += 1)}`;
   readonly #entries = new Map<string, { token: Token; stored_at: number }>();
@@ -22,6 +22,7 @@ export class MemoryTokenStore implements TokenStoreBackend {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: { onWarning?: ((message: string) => void) | undefined } = {}) {
+    super();
     this.#warn = options.onWarning;
   }
 
@@ -57,20 +58,8 @@ export class MemoryTokenStore implements TokenStoreBackend {
     return this.entries().map((entry) => entry.host);
   }
 
-  /** Store `token` for `host`. */
-  put(host: string, token: Token): Promise<StoreVersion | undefined> {
-    return putToken(this, host, token);
-  }
 
-  /** Forget `host`; resolves to whether there was an entry. */
-  remove(host: string): Promise<boolean> {
-    return removeToken(this, host);
-  }
 
-  /** Forget every host. */
-  async clear(): Promise<void> {
-    await this.update(() => 'clear');
-  }
 
   update(change: StoreChange): Promise<StoreVersion> {
     // One change at a time, like the file store's lock, within this process.

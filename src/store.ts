@@ -118,6 +118,35 @@ export interface TokenStoreBackend {
   loginTurn?(key: string, options: LoginTurnOptions): Promise<StoreLease>;
 }
 
+/**
+ * The conveniences every store offers on top of the contract: `put`,
+ * `remove` and `clear`. Extend it to write a store of your own: implement
+ * `id`, `description`, `read`, `version`, `entries` and `update`.
+ */
+export abstract class BaseTokenStore implements TokenStoreBackend {
+  abstract readonly id: string;
+  abstract readonly description: string;
+  abstract read(key: string): MaybePromise<StoreRead>;
+  abstract version(): MaybePromise<StoreVersion | undefined>;
+  abstract entries(): MaybePromise<StoredLogin[]>;
+  abstract update(change: StoreChange): Promise<StoreVersion | undefined>;
+
+  /** Store `token` for `host` (normalised); resolves to the version written. */
+  put(host: string, token: Token): Promise<StoreVersion | undefined> {
+    return putToken(this, host, token);
+  }
+
+  /** Forget `host`; resolves to whether there was an entry. */
+  remove(host: string): Promise<boolean> {
+    return removeToken(this, host);
+  }
+
+  /** Forget every host. */
+  async clear(): Promise<void> {
+    await clearStore(this);
+  }
+}
+
 /** The token stored under `key` (a host is normalised), from any store. */
 export async function storedToken(store: TokenStoreBackend, key: string): Promise<Token | undefined> {
   return (await store.read(storeKey(key))).token;

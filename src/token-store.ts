@@ -5,7 +5,7 @@ import { cacheHome, tokenFileFromEnv } from './adapters/environment.ts';
 import { loginLockBeside, withFileLock } from './adapters/lock.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
 import { storeKey } from './protocol/store-key.ts';
-import { removeToken, sameVersion, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TokenStoreBackend } from './store.ts';
+import { BaseTokenStore, sameVersion, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion } from './store.ts';
 import { isEvictable, nowSeconds } from './protocol/token.ts';
 import type { Token, Environment } from './types.ts';
 
@@ -52,7 +52,7 @@ function liveEntries(content: StoreContent, now: number): Record<string, StoreEn
  * const token = await authenticate({ host: 'https://myapp.example.org', store });
  * ```
  */
-export class TokenStore implements TokenStoreBackend {
+export class TokenStore extends BaseTokenStore {
   /** Absolute path of the store file. */
   readonly path: string;
   readonly #lockTimeout: number;
@@ -64,6 +64,7 @@ export class TokenStore implements TokenStoreBackend {
 
   /** `env` gives the cache folder of the default path (`XDG_CACHE_HOME`). */
   constructor(options: TokenStoreOptions = {}, env: Environment = process.env) {
+    super();
     this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName, env)));
     this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
@@ -139,20 +140,8 @@ export class TokenStore implements TokenStoreBackend {
     return this.entries().map((entry) => entry.host);
   }
 
-  /** Store `token` for `host`; resolves to the version of the file written. */
-  put(host: string, token: Token): Promise<StoreVersion | undefined> {
-    return this.update(() => ({ [storeKey(host)]: token }));
-  }
 
-  /** Forget `host`; resolves to whether there was an entry. */
-  remove(host: string): Promise<boolean> {
-    return removeToken(this, host);
-  }
 
-  /** Forget every host. */
-  async clear(): Promise<void> {
-    await this.update(() => 'clear');
-  }
 
   /**
    * Lock, re-read, apply `change`, write, unlock. `change` gets a reader of

@@ -4,7 +4,7 @@ import { AuthError } from '../src/errors.ts';
 import { buildLoginUrl, callbackMatches, parseCallbackQuery, providerRedirect, verifierFromState } from '../src/protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse, isRetriable, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
-import { joinUrl, normalizeHost } from '../src/protocol/host.ts';
+import { joinUrl, normalizeHost, withoutCredentials } from '../src/protocol/host.ts';
 import { redact, redactText } from '../src/protocol/redact.ts';
 import { isEvictable, mergeRefreshed, parseTokenResponse, tokenStatus } from '../src/protocol/token.ts';
 
@@ -25,6 +25,15 @@ describe('joinUrl never doubles or loses a slash', () => {
   for (const [host, route] of [['http://h:1/api/app/', '/auth/v2/token'], ['http://h:1/api/app', 'auth/v2/token'], ['http://h:1/api/app//', '//auth/v2/token']]) {
     it(`${host} + ${route}`, () => assert.equal(joinUrl(host as string, route as string), 'http://h:1/api/app/auth/v2/token'));
   }
+});
+
+describe('addresses in messages carry no credentials', () => {
+  it('user and password go, the rest stays; what is not a URL gives the stand-in', () => {
+    assert.equal(withoutCredentials('redis://app:s3cret@cache.example:6380/2', '?'), 'redis://cache.example:6380/2');
+    assert.equal(withoutCredentials('rediss://:only-password@127.0.0.1:6379', '?'), 'rediss://127.0.0.1:6379');
+    assert.equal(withoutCredentials('http://user:p%40ss@proxy.example:3128/', '?'), 'http://proxy.example:3128');
+    assert.equal(withoutCredentials('not a url with secret', '(not a URL)'), '(not a URL)');
+  });
 });
 
 describe('token responses', () => {

@@ -13,7 +13,7 @@ import { nodeScript } from './helpers/cli.ts';
 const PROCESSES = Number(process.env.STRESS_PROCESSES ?? 16);
 const ITERATIONS = Number(process.env.STRESS_ITERATIONS ?? 50);
 const ACCESS_TTL = 62; // valid for 2 s: the client counts a token valid while more than 60 s remain
-const worker = path.join(import.meta.dirname, 'helpers', 'refresh-worker.ts');
+const worker = path.join(import.meta.dirname, 'helpers', 'store-worker.ts');
 
 interface WorkerResult {
   seen: Array<{ token: string; at: number; expires: number }>;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { storeKey } from '../protocol/store-key.ts';
 import { isEvictable, nowSeconds, tokenFromStored } from '../protocol/token.ts';
-import { putToken, removeToken, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoredSummary, type StoreLease, type StoreRead, type StoreVersion, type TokenStoreBackend } from '../store.ts';
+import { BaseTokenStore, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoredSummary, type StoreLease, type StoreRead, type StoreVersion } from '../store.ts';
 import { defaultStore, type TokenStore } from '../token-store.ts';
 import type { Environment, Token } from '../types.ts';
 import { cacheHome } from './environment.ts';
@@ -110,7 +110,7 @@ function indexFrom(text: string | undefined): Index {
  * const token = await authenticate({ host: 'https://myapp.example.org', store: 'keyring' });
  * ```
  */
-export class KeyringTokenStore implements TokenStoreBackend {
+export class KeyringTokenStore extends BaseTokenStore {
   /** The keyring service name the secrets are stored under. */
   readonly service: string;
   /** The index file (no secrets). */
@@ -124,6 +124,7 @@ export class KeyringTokenStore implements TokenStoreBackend {
   #known: { stat: string; index: Index } | undefined;
 
   constructor(options: KeyringTokenStoreOptions = {}, env: Environment = process.env) {
+    super();
     const appName = options.appName ?? 'py-oidc-auth';
     this.service = `oidc-auth-client:${appName}`;
     this.indexPath = path.resolve(options.indexPath ?? path.join(cacheHome(env), appName, 'keyring-index.json'));
@@ -307,20 +308,8 @@ export class KeyringTokenStore implements TokenStoreBackend {
     return [...keyring, ...file];
   }
 
-  /** Store `token` for `host`. */
-  put(host: string, token: Token): Promise<StoreVersion | undefined> {
-    return putToken(this, host, token);
-  }
 
-  /** Forget `host` (its secrets too); resolves to whether there was an entry. */
-  remove(host: string): Promise<boolean> {
-    return removeToken(this, host);
-  }
 
-  /** Forget every login: the keyring's secrets, the index and the fallback file's entries. */
-  async clear(): Promise<void> {
-    await this.update(() => 'clear');
-  }
 
   /** Write the secret of `key` (in parts when large); resolves to its index entry. */
   async #writeSecret(key: string, token: Token, now: number): Promise<IndexEntry> {

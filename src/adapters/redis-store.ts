@@ -8,9 +8,10 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { createClient, RedisClientOptions } from 'redis';
 import { AuthError } from '../errors.ts';
+import { withoutCredentials } from '../protocol/host.ts';
 import { storeKey } from '../protocol/store-key.ts';
 import { isEvictable, nowSeconds, tokenFromStored } from '../protocol/token.ts';
-import { putToken, removeToken, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TokenStoreBackend, type TurnHolder } from '../store.ts';
+import { BaseTokenStore, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TurnHolder } from '../store.ts';
 import type { Token } from '../types.ts';
 import { STORE_FORMAT_VERSION } from './store-file.ts';
 
@@ -87,14 +88,7 @@ const READ_SCRIPT = `return {redis.call('GET', KEYS[2]), redis.call('HGET', KEYS
 
 /** `redis://user:secret@host:6379/0` -> `redis://host:6379/0`: an address without credentials. */
 export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return 'redis://(an address that is not a URL)';
-  }
+  return withoutCredentials(url, 'redis://(an address that is not a URL)');
 }
 
 /** A Redis reply string, or undefined for nil. */
@@ -153,7 +147,7 @@ interface RedisLock extends StoreLease {
  * const token = await authenticate({ host: 'https://myapp.example.org', store });
  * ```
  */
-export class RedisTokenStore implements TokenStoreBackend {
+export class RedisTokenStore extends BaseTokenStore {
   /** `redis://host:port/db prefix`: where the tokens are, without credentials. */
   readonly id: string;
   readonly #url: string;
@@ -168,6 +162,7 @@ export class RedisTokenStore implements TokenStoreBackend {
   #busy = 0;
 
   constructor(options: RedisTokenStoreOptions = {}) {
+    super();
     this.#options = options;
     this.#url = options.url ?? 'redis://127.0.0.1:6379';
     this.#prefix = options.prefix ?? 'oidc-auth:';
@@ -300,20 +295,8 @@ export class RedisTokenStore implements TokenStoreBackend {
     return [...(await this.#all())].filter(([, entry]) => !isEvictable(entry.token, now)).map(([host, entry]) => ({ host, ...entry }));
   }
 
-  /** Store `token` for `host`. */
-  put(host: string, token: Token): Promise<StoreVersion | undefined> {
-    return putToken(this, host, token);
-  }
 
-  /** Forget `host`; resolves to whether there was an entry. */
-  remove(host: string): Promise<boolean> {
-    return removeToken(this, host);
-  }
 
-  /** Forget every host. */
-  async clear(): Promise<void> {
-    await this.update(() => 'clear');
-  }
 
   /**
    * Take the lock (waiting for another holder, bounded by `lockTimeout`),

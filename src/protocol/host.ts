@@ -42,3 +42,15 @@ export function hostProblem(host: string): string | undefined {
   }
   return undefined;
 }
+
+/** `scheme://user:secret@host:port/path` -> `scheme://host:port/path`: an address for messages, without credentials; `unparsable` when it is not a URL. */
+export function withoutCredentials(address: string, unparsable: string): string {
+  try {
+    const url = new URL(address);
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return unparsable;
+  }
+}

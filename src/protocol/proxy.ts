@@ -1,6 +1,7 @@
 // Which proxy a request takes, read from the environment as curl, git and
 // httpx read it: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case).
 import type { Environment } from '../types.ts';
+import { withoutCredentials } from './host.ts';
 
 /** The proxy settings of an environment. */
 export interface ProxySettings {
@@ -28,14 +29,7 @@ export function proxySettings(env: Environment): ProxySettings | undefined {
 
 /** A proxy URL without its credentials, for messages. */
 export function proxyLabel(proxy: string): string {
-  try {
-    const url = new URL(proxy);
-    url.username = '';
-    url.password = '';
-    return url.toString().replace(/\/$/, '');
-  } catch {
-    return '(a proxy URL that is not a URL)';
-  }
+  return withoutCredentials(proxy, '(a proxy URL that is not a URL)');
 }
 
 /**
