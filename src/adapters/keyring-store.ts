@@ -4,7 +4,6 @@
 // lists what is in the keyring (for listings, and as the store's version)
 // and carries the transaction lock; tokens the keyring cannot take go to the
 // plaintext file store, visibly.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { storeKey } from '../protocol/store-key.ts';
@@ -313,6 +312,8 @@ export class KeyringTokenStore extends BaseTokenStore {
 
   /** Write the secret of `key` (in parts when large); resolves to its index entry. */
   async #writeSecret(key: string, token: Token, now: number): Promise<IndexEntry> {
+    // node:crypto loads here, on a write, not when the CLI starts.
+    const { randomBytes } = await import('node:crypto');
     const generation = randomBytes(6).toString('base64url');
     const whole = JSON.stringify({ token, stored_at: now, version: STORE_FORMAT_VERSION, generation });
     const parts = whole.length <= KEYRING_PART_SIZE ? [] : Array.from({ length: Math.ceil(whole.length / KEYRING_PART_SIZE) }, (_, part) => whole.slice(part * KEYRING_PART_SIZE, (part + 1) * KEYRING_PART_SIZE));
