@@ -190,6 +190,21 @@ describe('RedisTokenStore', { skip }, () => {
     }
   });
 
+  it('a Redis user limited to its prefix and the commands SECURITY.md lists is enough; one without them gets a store_error that says so', async () => {
+    const commands = '+eval +get +hgetall +set +incr +hset +hdel +hget +del +exists +pexpire';
+    assert.equal(redis?.cli('ACL', 'SETUSER', 'billing', 'on', '>billing-pass', '~billing:*', ...commands.split(' ')), 'OK');
+    assert.equal(redis?.cli('ACL', 'SETUSER', 'readonly', 'on', '>readonly-pass', '~billing:*', '+eval', '+get', '+hgetall', '+hget', '+exists'), 'OK');
+    const url = (user: string) => (redis?.url ?? '').replace('redis://', `redis://${user}:${user}-pass@`);
+    const store = openRedisStore({ url: url('billing'), prefix: 'billing:' });
+    await store.put('https://app.example', testToken('acl-token'));
+    assert.equal((await store.get('https://app.example'))?.access_token, 'acl-token');
+    assert.equal(await store.remove('https://app.example'), true);
+    const other = openRedisStore({ url: url('billing'), prefix: 'other-app:' });
+    await assert.rejects(other.put('https://app.example', testToken('x')), (error: unknown) => isAuthError(error) && error.code === 'store_error' && /no permission/.test(error.message));
+    const readonly = openRedisStore({ url: url('readonly'), prefix: 'billing:' });
+    await assert.rejects(readonly.put('https://app.example', testToken('x')), (error: unknown) => isAuthError(error) && error.code === 'store_error' && /no permission/.test(error.message) && !error.message.includes('readonly-pass'));
+  });
+
   it('oidc-auth --store redis://…?prefix=: a login lands in Redis, and --list and --remove work on it', { timeout: 30_000 }, async () => {
     const store = openRedisStore({ prefix: 'cli-app:' });
     await store.put('https://app.example', testToken('cli-token'));

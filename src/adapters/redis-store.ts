@@ -254,7 +254,9 @@ export class RedisTokenStore extends BaseTokenStore {
     if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) {
       return new AuthError('store_error', `Redis at ${where} refused the credentials (${/NOAUTH/.test(message) ? 'a password is required' : 'wrong user name or password'}). Check the password in the URL or clientOptions.`);
     }
-    if (/NOPERM/i.test(message)) return new AuthError('store_error', `The Redis user has no permission for the token store's keys or scripts at ${where}: allow ${this.#prefix}* and EVAL.`);
+    if (/NOPERM|user executing the script can't|no permissions to access/i.test(message)) {
+      return new AuthError('store_error', `The Redis user has no permission for the token store's keys or commands at ${where}: allow the keys ${this.#prefix}* and the commands EVAL, GET, HGETALL and those the store's scripts run (SET, INCR, HSET, HDEL, HGET, DEL, EXISTS, PEXPIRE).`);
+    }
     // Redis's own words, without anything from the URL.
     const said = message.replaceAll(this.#url, where).slice(0, 200);
     return new AuthError('store_error', `The token store in Redis at ${where} failed: ${said}. Check that Redis is running and reachable; a login or refresh is not lost, try again.`, { cause: error });
