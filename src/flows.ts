@@ -83,7 +83,9 @@ export abstract class BaseFlow {
    */
   get token(): Token | undefined {
     const read = this.#hostActor.settings.store.read(this.host);
-    return read instanceof Promise ? this.#hostActor.actor.getSnapshot().context.token : read.token;
+    if (!(read instanceof Promise)) return read.token;
+    read.catch(() => undefined); // Not waited for: its failure is no one's to handle here.
+    return this.#hostActor.actor.getSnapshot().context.token;
   }
 
   /** The token stored for this host now, from any store (no request to the server is made). */

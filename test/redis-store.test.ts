@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { authenticate, isAuthError, TokenStore } from '../src/index.ts';
+import { authenticate, DeviceFlow, isAuthError, TokenStore } from '../src/index.ts';
 import { RedisTokenStore } from '../src/redis.ts';
 import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.ts';
 import { testToken } from './fixtures/token.ts';
@@ -203,6 +203,27 @@ describe('RedisTokenStore', { skip }, () => {
     await assert.rejects(other.put('https://app.example', testToken('x')), (error: unknown) => isAuthError(error) && error.code === 'store_error' && /no permission/.test(error.message));
     const readonly = openRedisStore({ url: url('readonly'), prefix: 'billing:' });
     await assert.rejects(readonly.put('https://app.example', testToken('x')), (error: unknown) => isAuthError(error) && error.code === 'store_error' && /no permission/.test(error.message) && !error.message.includes('readonly-pass'));
+  });
+
+  it('a DeviceFlow on a Redis store: storedToken() reads Redis; .token never throws, also with Redis down (no unhandled rejection)', async () => {
+    const store = openRedisStore();
+    await store.put('https://flow.example', testToken('flow-token'));
+    const flow = new DeviceFlow('https://flow.example', { store });
+    assert.equal((await flow.storedToken())?.access_token, 'flow-token');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      DeviceFlow.resetInstances();
+      const down = new DeviceFlow('https://flow.example', { store: openRedisStore({ url: 'redis://127.0.0.1:1' }) });
+      assert.equal(down.token, undefined);
+      await assert.rejects(down.storedToken(), (error: unknown) => isAuthError(error) && error.code === 'store_error');
+      await sleep(100);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      DeviceFlow.resetInstances();
+    }
   });
 
   it('oidc-auth --store redis://…?prefix=: a login lands in Redis, and --list and --remove work on it', { timeout: 30_000 }, async () => {
