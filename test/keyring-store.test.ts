@@ -5,6 +5,7 @@
 // the plaintext file visibly; a token larger than 4 KiB; --remove and
 // --clear remove the secrets; no secret in any output.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -176,6 +177,20 @@ describe('KeyringTokenStore on a real Secret Service', { skip }, () => {
     assert.match(list.stdout, /https:\/\/fallback\.example .*plaintext file/);
     assert.match(list.stdout, /https:\/\/kept\.example .*keyring/);
     assertNoSecret([locked.stderr, list.stdout, list.stderr], ['went-to-the-file', 'rt-went-to-the-file']);
+  });
+
+  it('the built package on the oldest Node that engines admits (22.12) stores and reads a token through the keyring', () => {
+    const root = path.join(here, '..');
+    if (!fs.existsSync(path.join(root, 'dist', 'keyring.js'))) execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')]);
+    const oldest = path.join(root, 'tools', 'oldest-node', 'node_modules', '.bin', 'node');
+    const script = `import { KeyringTokenStore } from ${JSON.stringify(path.join(root, 'dist', 'keyring.js'))};
+const store = new KeyringTokenStore({ appName: 'oldest-node', onWarning: (message) => { console.error(message); process.exit(2); } });
+const now = Math.floor(Date.now() / 1000);
+await store.put('https://old.example', { access_token: 'from-node-22', token_type: 'Bearer', expires: now + 3600, refresh_token: 'rt-from-node-22', refresh_expires: now + 7200, scope: 'openid', headers: { Authorization: 'Bearer from-node-22' } });
+console.log(process.version, (await store.get('https://old.example'))?.access_token);`;
+    const output = execFileSync(oldest, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, ...desktop({ XDG_CACHE_HOME: path.join(keyring?.home ?? '', 'oldest') }) }, encoding: 'utf8' });
+    assert.equal(output.trim(), 'v22.12.0 from-node-22');
+    assert.deepEqual(keyring?.items('oidc-auth-client:oldest-node').map((item) => item.account), ['https://old.example']);
   });
 
   it('no keyring at all (no session bus): the token goes to the plaintext file, visibly', async () => {
