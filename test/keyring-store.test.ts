@@ -159,24 +159,30 @@ describe('KeyringTokenStore on a real Secret Service', { skip }, () => {
   });
 
   it('the keyring locked: the token goes to the plaintext file with one warning saying where and why; --list shows it', async () => {
-    const env = desktop({ XDG_CACHE_HOME: path.join(keyring?.home ?? '', 'locked') });
-    const first = JSON.parse(await nodeScriptWith(env, ['https://kept.example', 'kept-in-keyring'])) as { list: Array<{ host: string; where: string }> };
-    assert.deepEqual(first.list.map((login) => login.where), ['keyring']);
-    keyring?.lock();
-    const started = Date.now();
-    const locked = await startCli(['https://fallback.example', 'went-to-the-file'], env, { script: path.join(here, 'helpers', 'keyring-put.ts') }).done;
-    assert.equal(locked.code, 0, locked.stderr);
-    assert.ok(Date.now() - started < 15_000, 'no long wait on a prompt nobody sees');
-    const warnings = locked.stderr.split('\n').filter((line) => line.includes('plaintext file'));
-    assert.equal(warnings.length, 1, locked.stderr);
-    assert.match(warnings[0] ?? '', /The keyring is not available \(.+\): the token of https:\/\/fallback\.example was stored in the plaintext file .*token-store\.json \(mode 600\) instead/);
-    const result = JSON.parse(locked.stdout) as { read: boolean; list: Array<{ host: string; where: string }> };
-    assert.equal(result.read, true, 'the token is usable from the file');
-    assert.match(result.list.find((login) => login.host === 'https://fallback.example')?.where ?? '', /^plaintext file .*token-store\.json$/);
-    const list = await runCli(['--list', '--store', 'keyring'], env);
-    assert.match(list.stdout, /https:\/\/fallback\.example .*plaintext file/);
-    assert.match(list.stdout, /https:\/\/kept\.example .*keyring/);
-    assertNoSecret([locked.stderr, list.stdout, list.stderr], ['went-to-the-file', 'rt-went-to-the-file']);
+    // A Secret Service of its own, so that locking it leaves the other tests' keyring unlocked.
+    const own = await startSecretService();
+    try {
+      const env = { ...own.env, XDG_CACHE_HOME: path.join(own.home, 'locked') };
+      const first = JSON.parse(await nodeScriptWith(env, ['https://kept.example', 'kept-in-keyring'])) as { list: Array<{ host: string; where: string }> };
+      assert.deepEqual(first.list.map((login) => login.where), ['keyring']);
+      own.lock();
+      const started = Date.now();
+      const locked = await startCli(['https://fallback.example', 'went-to-the-file'], env, { script: path.join(here, 'helpers', 'keyring-put.ts') }).done;
+      assert.equal(locked.code, 0, locked.stderr);
+      assert.ok(Date.now() - started < 15_000, 'no long wait on a prompt nobody sees');
+      const warnings = locked.stderr.split('\n').filter((line) => line.includes('plaintext file'));
+      assert.equal(warnings.length, 1, locked.stderr);
+      assert.match(warnings[0] ?? '', /The keyring is not available \(.+\): the token of https:\/\/fallback\.example was stored in the plaintext file .*token-store\.json \(mode 600\) instead/);
+      const result = JSON.parse(locked.stdout) as { read: boolean; list: Array<{ host: string; where: string }> };
+      assert.equal(result.read, true, 'the token is usable from the file');
+      assert.match(result.list.find((login) => login.host === 'https://fallback.example')?.where ?? '', /^plaintext file .*token-store\.json$/);
+      const list = await runCli(['--list', '--store', 'keyring'], env);
+      assert.match(list.stdout, /https:\/\/fallback\.example .*plaintext file/);
+      assert.match(list.stdout, /https:\/\/kept\.example .*keyring/);
+      assertNoSecret([locked.stderr, list.stdout, list.stderr], ['went-to-the-file', 'rt-went-to-the-file']);
+    } finally {
+      await own.close();
+    }
   });
 
   it('the built package on the oldest Node that engines admits (22.12) stores and reads a token through the keyring', () => {

@@ -339,7 +339,11 @@ export class KeyringTokenStore extends BaseTokenStore {
       this.#known = undefined;
       const index = { ...this.#index() };
       const tokens = new Map<string, Token>();
-      for (const login of this.fallback.entries()) tokens.set(login.host, login.token);
+      const inFile = new Set<string>();
+      for (const login of this.fallback.entries()) {
+        tokens.set(login.host, login.token);
+        inFile.add(login.host);
+      }
       await Promise.all(Object.entries(index).map(async ([key, entry]) => {
         const token = await this.#secretOrWarn(key, entry);
         if (token) tokens.set(key, token);
@@ -358,14 +362,14 @@ export class KeyringTokenStore extends BaseTokenStore {
           if (token === null) {
             if (previous) await this.#deleteSecret(key, previous);
             delete index[key];
-            (fileChanges as Record<string, Token | null>)[key] = null;
+            if (inFile.has(key)) (fileChanges as Record<string, Token | null>)[key] = null;
             continue;
           }
           try {
             index[key] = await this.#writeSecret(key, token, now);
             if (previous) await this.#deleteSecret(key, previous, index[key]);
             // No plaintext copy stays behind once the keyring holds the token.
-            if (this.fallback.read(key).token) (fileChanges as Record<string, Token | null>)[key] = null;
+            if (inFile.has(key)) (fileChanges as Record<string, Token | null>)[key] = null;
           } catch (error) {
             if (!(error instanceof KeyringUnavailable)) throw error;
             this.#warnOnce(`fallback ${key}`, `The keyring is not available (${error.message}): the token of ${key} was stored in the plaintext file ${this.fallback.path} (mode 600) instead. ` +
