@@ -3,7 +3,7 @@
 // no token file). The same contract as the file store.
 import { storeKey } from './protocol/store-key.ts';
 import { isEvictable } from './protocol/token.ts';
-import { BaseTokenStore, type StoreChange, type StoredLogin, type StoreRead, type StoreVersion } from './store.ts';
+import { BaseTokenStore, warnOnStderr, type StoreChange, type StoredLogin, type StoreRead, type StoreVersion } from './store.ts';
 import type { Token } from './types.ts';
 
 let stores = 0;
@@ -17,13 +17,13 @@ export class MemoryTokenStore extends BaseTokenStore {
   /** A name of this store, unique in the process. */
   readonly id = `memory:${(stores += 1)}`;
   readonly #entries = new Map<string, { token: Token; stored_at: number }>();
-  readonly #warn: ((message: string) => void) | undefined;
+  readonly #warn: (message: string) => void;
   #writes = 0;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: { onWarning?: ((message: string) => void) | undefined } = {}) {
     super();
-    this.#warn = options.onWarning;
+    this.#warn = options.onWarning ?? warnOnStderr;
   }
 
   get description(): string {
@@ -31,8 +31,7 @@ export class MemoryTokenStore extends BaseTokenStore {
   }
 
   warn(message: string): void {
-    if (this.#warn) this.#warn(message);
-    else process.stderr.write(`oidc-auth: ${message}\n`);
+    this.#warn(message);
   }
 
   version(): StoreVersion {
@@ -57,9 +56,6 @@ export class MemoryTokenStore extends BaseTokenStore {
   hosts(): string[] {
     return this.entries().map((entry) => entry.host);
   }
-
-
-
 
   update(change: StoreChange): Promise<StoreVersion> {
     // One change at a time, like the file store's lock, within this process.

@@ -29,7 +29,6 @@ export function isStoreName(value: unknown): value is StoreName {
  */
 export function chooseStore(store: TokenStoreBackend | StoreName | undefined, appName: string | undefined, env: Environment = process.env): TokenStoreBackend {
   if (store !== undefined && typeof store === 'object') return store;
-  if (store === 'memory') return sharedMemoryStore();
   const tokenFile = store === undefined ? tokenFileFromEnv(env) : undefined;
   let name: string = store ?? (tokenFile === undefined ? env.OIDC_AUTH_STORE?.trim() || 'file' : 'file');
   name = name.toLowerCase();

@@ -173,14 +173,24 @@ export async function clearStore(store: TokenStoreBackend): Promise<void> {
   await store.update(() => 'clear');
 }
 
+/** A stored login as a listing shows it (`where` it is kept, when the store tells). */
+export function summaryOf({ host, token, stored_at }: StoredLogin, where?: string): StoredSummary {
+  return { host, stored_at, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '', ...(where === undefined ? {} : { where }) };
+}
+
 /** The live logins of any store, without secrets, for listings. */
 export async function listLogins(store: TokenStoreBackend): Promise<StoredSummary[]> {
   if (store.list) return store.list();
-  return (await store.entries()).map(({ host, token, stored_at }) => ({ host, stored_at, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '' }));
+  return (await store.entries()).map((login) => summaryOf(login));
+}
+
+/** Where a store's warnings go unless told otherwise: one line on stderr. */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`oidc-auth: ${message}\n`);
 }
 
 /** Report a warning through the store, or on stderr when it has no sink. */
 export function warnAbout(store: TokenStoreBackend, message: string): void {
   if (store.warn) store.warn(message);
-  else process.stderr.write(`oidc-auth: ${message}\n`);
+  else warnOnStderr(message);
 }

@@ -1,11 +1,11 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheHome, tokenFileFromEnv } from './adapters/environment.ts';
 import { loginLockBeside, withFileLock } from './adapters/lock.ts';
+import { FileCache, fileVersion } from './adapters/safe-file.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './adapters/store-file.ts';
 import { storeKey } from './protocol/store-key.ts';
-import { BaseTokenStore, sameVersion, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion } from './store.ts';
+import { BaseTokenStore, warnOnStderr, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion } from './store.ts';
 import { isEvictable, nowSeconds } from './protocol/token.ts';
 import type { Token, Environment } from './types.ts';
 
@@ -60,7 +60,7 @@ export class TokenStore extends BaseTokenStore {
   /** Whether the person chose the path (else it is the library's own default store). */
   readonly #chosen: boolean;
   /** The last content read or written, and the file version it belongs to: a read of an unchanged file costs one stat. */
-  #known: { version: StoreVersion; content: StoreContent } | undefined;
+  readonly #cache: FileCache<StoreContent>;
 
   /** `env` gives the cache folder of the default path (`XDG_CACHE_HOME`). */
   constructor(options: TokenStoreOptions = {}, env: Environment = process.env) {
@@ -68,7 +68,8 @@ export class TokenStore extends BaseTokenStore {
     this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName, env)));
     this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
-    this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
+    this.#warn = options.onWarning ?? warnOnStderr;
+    this.#cache = new FileCache(this.path, () => this.#read());
   }
 
   /** The store file's path: the store's identity. */
@@ -95,27 +96,15 @@ export class TokenStore extends BaseTokenStore {
     return readStoreFile(this.path, this.#warn, { chosen: this.#chosen });
   }
 
-  /** The current content: from memory while the file is the version last read or written, else read (and remembered when the file did not change meanwhile). */
-  #current(): { content: StoreContent; version: StoreVersion | undefined } {
-    const before = this.version();
-    if (this.#known && sameVersion(before, this.#known.version)) return this.#known;
-    const content = this.#read();
-    const version = before && sameVersion(before, this.version()) ? before : undefined;
-    if (version) this.#known = { version, content };
-    return { content, version };
-  }
-
   async #write(content: StoreContent): Promise<void> {
     await writeStoreFile(this.path, content, this.#warn, { chosen: this.#chosen });
     // Still inside the lock: nobody else has written since.
-    const version = this.version();
-    this.#known = version ? { version, content } : undefined;
+    this.#cache.remember(this.version(), content);
   }
 
   /** The store file's current version (one `stat`: writes replace the file, so any write by any process changes it), or undefined while there is no file. */
   version(): StoreVersion | undefined {
-    const stat = fs.statSync(this.path, { throwIfNoEntry: false });
-    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined;
+    return fileVersion(this.path);
   }
 
   /** The token stored for `host`, unless it is past both expiries (the eviction rule). */
@@ -125,23 +114,20 @@ export class TokenStore extends BaseTokenStore {
 
   /** The token stored for `host` and the version of the file it was read from (undefined when the file changed during the read). */
   read(host: string): StoreRead {
-    const { content, version } = this.#current();
+    const { value: content, version } = this.#cache.current();
     const token = content.shape === 'single' ? content.token : content.entries[storeKey(host)]?.token;
     return { token: token && !isEvictable(token) ? token : undefined, version };
   }
 
   /** Every live entry with its host, for listings. */
   entries(): StoredLogin[] {
-    return Object.entries(liveEntries(this.#current().content, nowSeconds())).map(([host, entry]) => ({ host, ...entry }));
+    return Object.entries(liveEntries(this.#cache.current().value, nowSeconds())).map(([host, entry]) => ({ host, ...entry }));
   }
 
   /** Hosts with a live entry. */
   hosts(): string[] {
     return this.entries().map((entry) => entry.host);
   }
-
-
-
 
   /**
    * Lock, re-read, apply `change`, write, unlock. `change` gets a reader of
@@ -155,7 +141,7 @@ export class TokenStore extends BaseTokenStore {
       // The one read inside the lock (no other process can write until it is released).
       const version = this.version();
       const content = this.#read();
-      this.#known = version ? { version, content } : undefined;
+      this.#cache.remember(version, content);
       const now = nowSeconds();
       const reader = (host: string) => (content.shape === 'single' ? content.token : content.entries[host]?.token);
       const changes = await change(reader);
@@ -163,7 +149,7 @@ export class TokenStore extends BaseTokenStore {
       if (content.shape === 'single') {
         const next = changes === 'clear' ? undefined : Object.values(changes).find((value) => value !== undefined);
         await this.#write({ shape: 'single', token: next === null ? undefined : next ?? content.token });
-        return this.#known?.version;
+        return this.#cache.version;
       }
       const entries = changes === 'clear' ? {} : liveEntries(content, now);
       if (changes !== 'clear') {
@@ -178,7 +164,7 @@ export class TokenStore extends BaseTokenStore {
         }
       }
       await this.#write({ shape: 'hosts', entries, others: changes === 'clear' ? undefined : content.others });
-      return this.#known?.version;
+      return this.#cache.version;
     }, { timeoutMs: this.#lockTimeout });
   }
 

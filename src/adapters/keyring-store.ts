@@ -4,17 +4,16 @@
 // lists what is in the keyring (for listings, and as the store's version)
 // and carries the transaction lock; tokens the keyring cannot take go to the
 // plaintext file store, visibly.
-import fs from 'node:fs';
 import path from 'node:path';
 import { storeKey } from '../protocol/store-key.ts';
 import { isEvictable, nowSeconds, tokenFromStored } from '../protocol/token.ts';
-import { BaseTokenStore, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoredSummary, type StoreLease, type StoreRead, type StoreVersion } from '../store.ts';
+import { BaseTokenStore, summaryOf, warnOnStderr, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoredSummary, type StoreLease, type StoreRead, type StoreVersion } from '../store.ts';
 import { defaultStore, type TokenStore } from '../token-store.ts';
 import type { Environment, Token } from '../types.ts';
 import { cacheHome } from './environment.ts';
 import { loginLockBeside, withFileLock } from './lock.ts';
-import { readOwnFile, writeOwnFileAtomic } from './safe-file.ts';
-import { STORE_FORMAT_VERSION } from './store-file.ts';
+import { FileCache, fileVersion, readOwnFile, writeOwnFileAtomic } from './safe-file.ts';
+import { ensureStoreFolder, STORE_FORMAT_VERSION } from './store-file.ts';
 
 /**
  * The largest secret written as one keyring item, in characters. Windows'
@@ -120,17 +119,18 @@ export class KeyringTokenStore extends BaseTokenStore {
   readonly #keyringTimeout: number;
   readonly #warn: (message: string) => void;
   #warned = new Set<string>();
-  #known: { stat: string; index: Index } | undefined;
+  readonly #index: FileCache<Index>;
 
   constructor(options: KeyringTokenStoreOptions = {}, env: Environment = process.env) {
     super();
     const appName = options.appName ?? 'py-oidc-auth';
     this.service = `oidc-auth-client:${appName}`;
     this.indexPath = path.resolve(options.indexPath ?? path.join(cacheHome(env), appName, 'keyring-index.json'));
-    this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
+    this.#warn = options.onWarning ?? warnOnStderr;
     this.fallback = options.fallback ?? defaultStore(appName, env);
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#keyringTimeout = options.keyringTimeout ?? 30_000;
+    this.#index = new FileCache(this.indexPath, () => indexFrom(readOwnFile(this.indexPath, 'The keyring index')));
   }
 
   get id(): string {
@@ -152,27 +152,19 @@ export class KeyringTokenStore extends BaseTokenStore {
     this.#warn(message);
   }
 
-  #indexStat(): string | undefined {
-    const stat = fs.statSync(this.indexPath, { throwIfNoEntry: false });
-    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined;
+  /** The index: read again only when its file changed (one stat otherwise). */
+  #readIndex(): Index {
+    return this.#index.current().value;
   }
 
-  #index(): Index {
-    const stat = this.#indexStat();
-    if (stat !== undefined && this.#known?.stat === stat) return this.#known.index;
-    const index = indexFrom(readOwnFile(this.indexPath, 'The keyring index'));
-    if (stat !== undefined && stat === this.#indexStat()) this.#known = { stat, index };
-    return index;
-  }
-
+  /** Write the index (inside update(), which made its folder). */
   #writeIndex(index: Index): void {
-    fs.mkdirSync(path.dirname(this.indexPath), { recursive: true, mode: 0o700 });
     writeOwnFileAtomic(this.indexPath, `${JSON.stringify({ format: 1, service: this.service, entries: index }, undefined, 2)}\n`, 'The keyring index');
   }
 
   /** The index and the fallback file, each by its file's identity: any write by any process changes it. */
   version(): StoreVersion | undefined {
-    const index = this.#indexStat();
+    const index = fileVersion(this.indexPath);
     const file = this.fallback.version();
     return index === undefined && file === undefined ? undefined : `${index ?? '-'}|${file ?? '-'}`;
   }
@@ -255,8 +247,8 @@ export class KeyringTokenStore extends BaseTokenStore {
       for (let attempt = 0; attempt < 3; attempt += 1) {
         const { token, stale } = await this.#readSecret(key, entry);
         if (token || !stale) return token;
-        this.#known = undefined;
-        const next = this.#index()[key];
+        this.#index.forget();
+        const next = this.#readIndex()[key];
         if (!next) return this.fallback.read(key).token; // Another process moved it out of the keyring.
         if (next.generation === entry.generation) break; // The index agrees: the keyring does not have it.
         entry = next;
@@ -272,7 +264,7 @@ export class KeyringTokenStore extends BaseTokenStore {
   async read(host: string): Promise<StoreRead> {
     const key = storeKey(host);
     const before = this.version();
-    const entry = this.#index()[key];
+    const entry = this.#readIndex()[key];
     let token: Token | undefined;
     if (entry) token = await this.#secretOrWarn(key, entry);
     else token = this.fallback.read(key).token;
@@ -287,7 +279,7 @@ export class KeyringTokenStore extends BaseTokenStore {
 
   /** Every live login with its token (reads every secret; `list()` reads none). */
   async entries(): Promise<StoredLogin[]> {
-    const index = this.#index();
+    const index = this.#readIndex();
     const inKeyring = await Promise.all(Object.entries(index).map(async ([host, entry]) => ({ host, token: await this.#secretOrWarn(host, entry), stored_at: entry.stored_at })));
     const now = nowSeconds();
     const keyring = inKeyring.filter((login): login is StoredLogin => login.token !== undefined && !isEvictable(login.token, now));
@@ -297,13 +289,11 @@ export class KeyringTokenStore extends BaseTokenStore {
   /** Every live login, from the index and the fallback file, with where it is kept: no secret is read. */
   list(): StoredSummary[] {
     const now = nowSeconds();
-    const index = this.#index();
+    const index = this.#readIndex();
     const keyring = Object.entries(index)
-      .filter(([, entry]) => now < Math.max(entry.expires, entry.refresh_expires) - 30)
+      .filter(([, entry]) => !isEvictable(entry, now))
       .map(([host, entry]) => ({ host, stored_at: entry.stored_at, expires: entry.expires, refresh_expires: entry.refresh_expires, scope: entry.scope, refreshable: entry.refreshable, where: 'keyring' }));
-    const file = this.fallback.entries().filter((login) => !(login.host in index)).map(({ host, token, stored_at }) => ({
-      host, stored_at, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '', where: `plaintext file ${this.fallback.path}`,
-    }));
+    const file = this.fallback.entries().filter((login) => !(login.host in index)).map((login) => summaryOf(login, `plaintext file ${this.fallback.path}`));
     return [...keyring, ...file];
   }
 
@@ -334,10 +324,10 @@ export class KeyringTokenStore extends BaseTokenStore {
    * apply `change`, write secrets (or fall back to the file), then the index.
    */
   async update(change: StoreChange): Promise<StoreVersion | undefined> {
-    fs.mkdirSync(path.dirname(this.indexPath), { recursive: true, mode: 0o700 });
+    ensureStoreFolder(this.indexPath);
     return withFileLock(`${this.indexPath}.lock`, async () => {
-      this.#known = undefined;
-      const index = { ...this.#index() };
+      this.#index.forget();
+      const index = { ...this.#readIndex() };
       const tokens = new Map<string, Token>();
       const inFile = new Set<string>();
       for (const login of this.fallback.entries()) {

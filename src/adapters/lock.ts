@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debug } from '../debug.ts';
 import { AuthError } from '../errors.ts';
 import { readOwnFile } from './safe-file.ts';
+import { ensureStoreFolder } from './store-file.ts';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockOptions {
@@ -229,7 +229,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T, op
  */
 export async function loginLockBeside(storePath: string, key: string, options: { timeoutMs: number; signal?: AbortSignal | undefined; onWait?: ((holder: { pid: number; hostname: string } | undefined) => void) | undefined }): Promise<FileLease> {
   const { createHash } = await import('node:crypto');
-  fs.mkdirSync(nodePath.dirname(storePath), { recursive: true, mode: 0o700 });
+  ensureStoreFolder(storePath);
   return acquireFileLock(`${storePath}.lock.login-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`, {
     timeoutMs: options.timeoutMs,
     signal: options.signal,

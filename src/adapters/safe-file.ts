@@ -87,6 +87,57 @@ export function assertWritable(file: string, what: string): void {
 }
 
 /**
+ * The identity of the file's current content, or undefined while there is
+ * no file: writes replace files (a new inode), so any write by any process
+ * gives a new one. One `stat`.
+ */
+export function fileVersion(file: string): string | undefined {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined;
+}
+
+/**
+ * A file's parsed content, kept in memory with the version it belongs to:
+ * while the file is that version, a read costs one stat. A read is
+ * remembered only when the file did not change during it.
+ */
+export class FileCache<T> {
+  readonly #file: string;
+  readonly #load: () => T;
+  #known: { version: string; value: T } | undefined;
+
+  constructor(file: string, load: () => T) {
+    this.#file = file;
+    this.#load = load;
+  }
+
+  /** The content, from memory while the file is unchanged, and the version it was read as (undefined when it changed during the read). */
+  current(): { value: T; version: string | undefined } {
+    const before = fileVersion(this.#file);
+    if (this.#known && before !== undefined && before === this.#known.version) return this.#known;
+    const value = this.#load();
+    const version = before !== undefined && before === fileVersion(this.#file) ? before : undefined;
+    if (version) this.#known = { version, value };
+    return { value, version };
+  }
+
+  /** Remember `value` as the content of `version` (read or written under a lock); forget when there is no version. */
+  remember(version: string | undefined, value: T): void {
+    this.#known = version ? { version, value } : undefined;
+  }
+
+  /** Read the file again on the next call. */
+  forget(): void {
+    this.#known = undefined;
+  }
+
+  /** The version last remembered, if any. */
+  get version(): string | undefined {
+    return this.#known?.version;
+  }
+}
+
+/**
  * Write `text` to `file` atomically: a new 0600 file beside it, flushed, then
  * renamed over it (a rename replaces the link itself, never its target).
  */

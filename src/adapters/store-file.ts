@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AuthError } from '../errors.ts';
 import { tokenFromStored } from '../protocol/token.ts';
+import type { StoredEntry } from '../store.ts';
 import type { Token } from '../types.ts';
 import { assertWritable, currentUid, readOwnFile } from './safe-file.ts';
 
@@ -14,9 +15,7 @@ import { assertWritable, currentUid, readOwnFile } from './safe-file.ts';
 export const STORE_FORMAT_VERSION = 1;
 
 /** One host's entry, as the Python client writes it (plus `version`). */
-export interface StoreEntry {
-  token: Token;
-  stored_at: number;
+export interface StoreEntry extends StoredEntry {
   version?: number | undefined;
 }
 

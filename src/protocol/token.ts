@@ -108,7 +108,7 @@ export function tokenStatus(token: Pick<Token, 'expires' | 'refresh_expires' | '
 }
 
 /** The Python client's eviction rule: drop once `now >= max(refresh_expires, expires) - 30`. */
-export function isEvictable(token: Token, now: number = nowSeconds()): boolean {
+export function isEvictable(token: Pick<Token, 'expires' | 'refresh_expires'>, now: number = nowSeconds()): boolean {
   return now >= Math.max(token.refresh_expires, token.expires) - EVICTION_MARGIN;
 }
 
