@@ -59,6 +59,18 @@ function child(script: string, args: string[], home: string): { stdout: () => st
   };
 }
 
+/**
+ * A store with `leaseMs`, and a child process (redis-holder.ts) inside its
+ * update() for `holdMs` before it writes `access` for https://a.example:
+ * resolves once the child holds the lock.
+ */
+async function holdingTheLock(leaseMs: number, holdMs: number, access: string): Promise<{ store: RedisTokenStore; holder: ReturnType<typeof child> }> {
+  const store = openRedisStore({ leaseMs });
+  const holder = child('redis-holder.ts', [redis?.url ?? '', store.prefix, String(leaseMs), String(holdMs), 'https://a.example', access], home());
+  await holder.next('inside');
+  return { store, holder };
+}
+
 function home(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-machine-'));
 }
@@ -98,7 +110,7 @@ describe('RedisTokenStore', { skip }, () => {
     const first = await authenticate({ host: world.app.host, store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
     const machines = Array.from({ length: 8 }, () => home());
     const started = Date.now() / 1000;
-    const outputs = await Promise.all(machines.map((dir, id) => child('store-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '50', String(id), (store.id.split(' ')[1] ?? '')], dir).done));
+    const outputs = await Promise.all(machines.map((dir, id) => child('store-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '50', String(id), store.prefix], dir).done));
     const ended = Date.now() / 1000;
     const results = outputs.map((output) => JSON.parse(output) as { seen: Array<{ token: string; at: number; expires: number }>; errors: string[] });
 
@@ -120,10 +132,7 @@ describe('RedisTokenStore', { skip }, () => {
   });
 
   it('a lock holder killed with SIGKILL mid-change: the next caller takes over within the lease', { timeout: 30_000 }, async () => {
-    const store = openRedisStore({ leaseMs: 1500 });
-    const prefix = store.id.split(' ')[1] ?? '';
-    const holder = child('redis-holder.ts', [redis?.url ?? '', prefix, '1500', '60000', 'https://a.example', 'from-the-killed-holder'], home());
-    await holder.next('inside');
+    const { store, holder } = await holdingTheLock(1500, 60_000, 'from-the-killed-holder');
     holder.kill('SIGKILL');
     await holder.done;
     const killed = Date.now();
@@ -134,10 +143,7 @@ describe('RedisTokenStore', { skip }, () => {
   });
 
   it('a holder paused (SIGSTOP) past its lease and resumed: its late write is refused, the newer token stays', { timeout: 30_000 }, async () => {
-    const store = openRedisStore({ leaseMs: 1000 });
-    const prefix = store.id.split(' ')[1] ?? '';
-    const holder = child('redis-holder.ts', [redis?.url ?? '', prefix, '1000', '300', 'https://a.example', 'late-write'], home());
-    await holder.next('inside');
+    const { store, holder } = await holdingTheLock(1000, 300, 'late-write');
     holder.kill('SIGSTOP');
     await sleep(1500);
     await store.put('https://a.example', testToken('newer-write'));
@@ -152,7 +158,7 @@ describe('RedisTokenStore', { skip }, () => {
     const store = openRedisStore();
     const person = personApproves();
     await authenticate({ host: world.app.host, store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
-    const prefix = store.id.split(' ')[1] ?? '';
+    const { prefix } = store;
     const workers = Array.from({ length: 3 }, (_, id) => child('store-worker.ts', [world?.app.host ?? '', redis?.url ?? '', '40', String(id), prefix], home()));
     await sleep(1500);
     await redis?.restart();

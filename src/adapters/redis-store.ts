@@ -11,7 +11,7 @@ import { AuthError } from '../errors.ts';
 import { withoutCredentials } from '../protocol/host.ts';
 import { storeKey } from '../protocol/store-key.ts';
 import { isEvictable, nowSeconds, tokenFromStored } from '../protocol/token.ts';
-import { BaseTokenStore, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TurnHolder } from '../store.ts';
+import { BaseTokenStore, warnOnStderr, type LoginTurnOptions, type StoreChange, type StoredEntry, type StoredLogin, type StoreLease, type StoreRead, type StoreVersion, type TurnHolder } from '../store.ts';
 import type { Token } from '../types.ts';
 import { STORE_FORMAT_VERSION } from './store-file.ts';
 
@@ -98,12 +98,13 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A stored entry's JSON -> its token, or undefined when it holds none we can use. */
-function entryToken(json: string | undefined): Token | undefined {
+/** A stored entry's JSON -> its token and time, or undefined when it holds no token we can use. */
+function entryOf(json: string | undefined): StoredEntry | undefined {
   if (json === undefined) return undefined;
   try {
-    const entry = JSON.parse(json) as { token?: unknown } | null;
-    return entry && typeof entry === 'object' ? tokenFromStored(entry.token) : undefined;
+    const entry = JSON.parse(json) as { token?: unknown; stored_at?: unknown } | null;
+    const token = entry && typeof entry === 'object' ? tokenFromStored(entry.token) : undefined;
+    return token && { token, stored_at: typeof entry?.stored_at === 'number' ? entry.stored_at : 0 };
   } catch {
     return undefined;
   }
@@ -152,7 +153,8 @@ export class RedisTokenStore extends BaseTokenStore {
   readonly id: string;
   readonly #url: string;
   readonly #options: RedisTokenStoreOptions;
-  readonly #prefix: string;
+  /** The prefix of every key this store uses. */
+  readonly prefix: string;
   readonly #leaseMs: number;
   readonly #lockTimeout: number;
   readonly #commandTimeout: number;
@@ -165,16 +167,16 @@ export class RedisTokenStore extends BaseTokenStore {
     super();
     this.#options = options;
     this.#url = options.url ?? 'redis://127.0.0.1:6379';
-    this.#prefix = options.prefix ?? 'oidc-auth:';
+    this.prefix = options.prefix ?? 'oidc-auth:';
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#commandTimeout = options.commandTimeout ?? 5000;
-    this.#warn = options.onWarning ?? ((message) => process.stderr.write(`oidc-auth: ${message}\n`));
-    this.id = `${redactRedisUrl(this.#url)} ${this.#prefix}`;
+    this.#warn = options.onWarning ?? warnOnStderr;
+    this.id = `${redactRedisUrl(this.#url)} ${this.prefix}`;
   }
 
   get description(): string {
-    return `Redis at ${redactRedisUrl(this.#url)}, keys ${this.#prefix}{store}:* (shared by every process that uses them)`;
+    return `Redis at ${redactRedisUrl(this.#url)}, keys ${this.prefix}{store}:* (shared by every process that uses them)`;
   }
 
   warn(message: string): void {
@@ -182,7 +184,7 @@ export class RedisTokenStore extends BaseTokenStore {
   }
 
   #key(name: string): string {
-    return `${this.#prefix}{store}:${name}`;
+    return `${this.prefix}{store}:${name}`;
   }
 
   /** Connect on first use; the connection does not keep the process alive while nothing waits for Redis. */
@@ -255,7 +257,7 @@ export class RedisTokenStore extends BaseTokenStore {
       return new AuthError('store_error', `Redis at ${where} refused the credentials (${/NOAUTH/.test(message) ? 'a password is required' : 'wrong user name or password'}). Check the password in the URL or clientOptions.`);
     }
     if (/NOPERM|user executing the script can't|no permissions to access/i.test(message)) {
-      return new AuthError('store_error', `The Redis user has no permission for the token store's keys or commands at ${where}: allow the keys ${this.#prefix}* and the commands EVAL, GET, HGETALL and those the store's scripts run (SET, INCR, HSET, HDEL, HGET, DEL, EXISTS, PEXPIRE).`);
+      return new AuthError('store_error', `The Redis user has no permission for the token store's keys or commands at ${where}: allow the keys ${this.prefix}* and the commands EVAL, GET, HGETALL and those the store's scripts run (SET, INCR, HSET, HDEL, HGET, DEL, EXISTS, PEXPIRE).`);
     }
     // Redis's own words, without anything from the URL.
     const said = message.replaceAll(this.#url, where).slice(0, 200);
@@ -268,7 +270,7 @@ export class RedisTokenStore extends BaseTokenStore {
 
   async read(host: string): Promise<StoreRead> {
     const reply = await this.#command(['EVAL', READ_SCRIPT, '2', this.#key('entries'), this.#key('version'), storeKey(host)]) as unknown[];
-    const token = entryToken(text(reply[1]));
+    const token = entryOf(text(reply[1]))?.token;
     return { token: token && !isEvictable(token) ? token : undefined, version: text(reply[0]) };
   }
 
@@ -277,17 +279,15 @@ export class RedisTokenStore extends BaseTokenStore {
     return (await this.read(host)).token;
   }
 
-  async #all(): Promise<Map<string, { token: Token; stored_at: number }>> {
+  async #all(): Promise<Map<string, StoredEntry>> {
     const reply = await this.#command(['HGETALL', this.#key('entries')]);
     const pairs: Array<[string, string | undefined]> = Array.isArray(reply)
       ? reply.flatMap((item, index, list) => (index % 2 === 0 ? [[text(item) ?? '', text(list[index + 1])] as [string, string | undefined]] : []))
       : Object.entries(reply as Record<string, unknown>).map(([field, value]) => [field, text(value)]);
-    const entries = new Map<string, { token: Token; stored_at: number }>();
+    const entries = new Map<string, StoredEntry>();
     for (const [field, json] of pairs) {
-      const token = entryToken(json);
-      if (!token) continue;
-      const storedAt = (JSON.parse(json as string) as { stored_at?: unknown }).stored_at;
-      entries.set(field, { token, stored_at: typeof storedAt === 'number' ? storedAt : 0 });
+      const entry = entryOf(json);
+      if (entry) entries.set(field, entry);
     }
     return entries;
   }
