@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -245,5 +246,27 @@ describe('RedisTokenStore', { skip }, () => {
     const removed = await runCli(['--store', url, '--remove', 'https://app.example'], { HOME: home() });
     assert.equal(removed.code, 0);
     assert.equal(await store.get('https://app.example'), undefined);
+  });
+});
+
+describe('RedisTokenStore against a server that is not Redis', () => {
+  it('an answer of the wrong type (an integer, nil, a status) to each command is a store_error naming the address, never a TypeError', async () => {
+    for (const answer of [':1\r\n', '$-1\r\n', '+OK\r\n']) {
+      // Answers every RESP command with the same reply, whatever it asked.
+      const server = net.createServer((socket) => socket.on('data', (data: Buffer) => {
+        for (const _command of data.toString().matchAll(/^\*\d+\r\n/gm)) socket.write(answer);
+      }));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as net.AddressInfo;
+      const store = new RedisTokenStore({ url: `redis://127.0.0.1:${port}`, commandTimeout: 1000, lockTimeout: 1000 });
+      try {
+        for (const call of [() => store.read('https://a.example'), () => store.put('https://a.example', testToken('x')), () => store.entries()]) {
+          await assert.rejects(call(), (error: unknown) => isAuthError(error) && error.code === 'store_error' && error.message.includes(`127.0.0.1:${port} gave an unexpected answer`), `${JSON.stringify(answer)}: ${call.toString()}`);
+        }
+      } finally {
+        await store.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
   });
 });

@@ -110,6 +110,21 @@ function entryOf(json: string | undefined): StoredEntry | undefined {
   }
 }
 
+/** A two-element array reply, as the read and lock scripts give. */
+function isPair(reply: unknown): reply is [unknown, unknown] {
+  return Array.isArray(reply) && reply.length === 2;
+}
+
+/** An HGETALL reply: a flat array (RESP2) or a map (RESP3). */
+function isHash(reply: unknown): reply is unknown[] | Record<string, unknown> {
+  return Array.isArray(reply) ? reply.length % 2 === 0 : reply !== null && typeof reply === 'object' && !(reply instanceof Uint8Array);
+}
+
+/** The store's new version after a write: INCR's integer. */
+function isCount(reply: unknown): reply is number {
+  return typeof reply === 'number' && Number.isInteger(reply);
+}
+
 function holderOf(value: string | undefined): TurnHolder | undefined {
   const json = value?.slice(value.indexOf(' ') + 1);
   try {
@@ -249,6 +264,14 @@ export class RedisTokenStore extends BaseTokenStore {
     }
   }
 
+  /** `reply` as `check` says it must be, else a `store_error`: the server is not Redis, or not one these scripts run on. */
+  #expect<T>(reply: unknown, check: (reply: unknown) => reply is T, what: string): T {
+    if (check(reply)) return reply;
+    const seen = reply === null ? 'nil' : Array.isArray(reply) ? `an array of ${reply.length}` : typeof reply;
+    throw new AuthError('store_error', `Redis at ${redactRedisUrl(this.#url)} gave an unexpected answer to ${what} (${seen}). ` +
+      'Check that the address is a Redis server and not another service.');
+  }
+
   #storeError(error: unknown): AuthError {
     if (error instanceof AuthError) return error;
     const message = error instanceof Error ? error.message : String(error);
@@ -269,7 +292,7 @@ export class RedisTokenStore extends BaseTokenStore {
   }
 
   async read(host: string): Promise<StoreRead> {
-    const reply = await this.#command(['EVAL', READ_SCRIPT, '2', this.#key('entries'), this.#key('version'), storeKey(host)]) as unknown[];
+    const reply = this.#expect(await this.#command(['EVAL', READ_SCRIPT, '2', this.#key('entries'), this.#key('version'), storeKey(host)]), isPair, 'a read');
     const token = entryOf(text(reply[1]))?.token;
     return { token: token && !isEvictable(token) ? token : undefined, version: text(reply[0]) };
   }
@@ -280,10 +303,10 @@ export class RedisTokenStore extends BaseTokenStore {
   }
 
   async #all(): Promise<Map<string, StoredEntry>> {
-    const reply = await this.#command(['HGETALL', this.#key('entries')]);
+    const reply = this.#expect(await this.#command(['HGETALL', this.#key('entries')]), isHash, 'HGETALL');
     const pairs: Array<[string, string | undefined]> = Array.isArray(reply)
       ? reply.flatMap((item, index, list) => (index % 2 === 0 ? [[text(item) ?? '', text(list[index + 1])] as [string, string | undefined]] : []))
-      : Object.entries(reply as Record<string, unknown>).map(([field, value]) => [field, text(value)]);
+      : Object.entries(reply).map(([field, value]) => [field, text(value)]);
     const entries = new Map<string, StoredEntry>();
     for (const [field, json] of pairs) {
       const entry = entryOf(json);
@@ -326,7 +349,8 @@ export class RedisTokenStore extends BaseTokenStore {
       // lock survives a restart of a persistent Redis), then it fails.
       for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
         try {
-          return String(await this.#command(['EVAL', COMMIT_SCRIPT, '4', ...keys, lock.value, lock.fence, changes === 'clear' ? 'clear' : 'set', ...args]));
+          const written = await this.#command(['EVAL', COMMIT_SCRIPT, '4', ...keys, lock.value, lock.fence, changes === 'clear' ? 'clear' : 'set', ...args]);
+          return String(this.#expect(written, isCount, 'a write'));
         } catch (error) {
           const said = error instanceof AuthError ? error.message : '';
           if (/LEASE_LOST|FENCED/.test(said)) throw this.#leaseLost(/FENCED/.test(said) ? 'a newer holder has written' : 'the lease ran out');
@@ -359,7 +383,7 @@ export class RedisTokenStore extends BaseTokenStore {
     for (;;) {
       if (options.signal?.aborted) throw new AuthError('cancelled', `Cancelled while waiting for ${what}.`);
       const asked = Date.now();
-      const [taken, value] = await this.#command(['EVAL', LOCK_SCRIPT, '2', key, this.#key('fence'), owner, String(this.#leaseMs)]) as [number, unknown];
+      const [taken, value] = this.#expect(await this.#command(['EVAL', LOCK_SCRIPT, '2', key, this.#key('fence'), owner, String(this.#leaseMs)]), isPair, 'taking the lock');
       const held = text(value) ?? '';
       if (taken === 1) return this.#renewed(key, held, asked);
       if (!waited) {
