@@ -12,6 +12,7 @@ import { parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata } fro
 import { describeNetworkError } from '../../src/protocol/network-error.ts';
 import { bypassesProxy, proxySettings } from '../../src/protocol/proxy.ts';
 import { redactText } from '../../src/protocol/redact.ts';
+import { canonicalAddress, ownerOf, parseSocketTable } from '../../src/protocol/socket-table.ts';
 import { printable } from '../../src/protocol/text.ts';
 import { isBearerToken, MAX_LIFETIME, parseTokenResponse } from '../../src/protocol/token.ts';
 
@@ -153,6 +154,27 @@ export const PROPERTIES: FuzzProperty[] = [
     const { reason, message } = describeNetworkError(error, 'https://app.example.org/auth/v2/token', viaProxy ? 'http://user:hunter2-secret@proxy.example:3128' : undefined);
     if (!reason || !message) throw new Error('nothing said');
     if (message.includes('hunter2-secret')) throw new Error('proxy password shown');
+  }),
+  property('socket table: any text reads without throwing; a row written as the kernel does reads back with its owner', fc.tuple(fc.ipV4(), fc.ipV6(), fc.nat({ max: 65535 }), fc.nat({ max: 65535 }), fc.nat({ max: 4_294_967_295 }), fc.string({ unit: 'binary' }), fc.boolean()), ([v4, v6, clientPort, serverPort, uid, noise, littleEndian]) => {
+    for (const row of parseSocketTable(noise, littleEndian)) if (!(row.local.port <= 65535 && Number.isInteger(row.uid))) throw new Error('impossible row');
+    const hex = (bytes: number[]) => {
+      const words: string[] = [];
+      for (let at = 0; at < bytes.length; at += 4) {
+        const word = bytes.slice(at, at + 4);
+        words.push((littleEndian ? word.reverse() : word).map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(''));
+      }
+      return words.join('');
+    };
+    const v4Bytes = v4.split('.').map(Number);
+    const v6Canonical = canonicalAddress(v6);
+    if (canonicalAddress(v4) !== v4 || v6Canonical === undefined) throw new Error(`address not read: ${v4} ${v6}`);
+    const v6Bytes = /^\d+\.\d+\.\d+\.\d+$/.test(v6Canonical) ? [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, ...v6Canonical.split('.').map(Number)] : v6Canonical.split(':').flatMap((group) => [Number.parseInt(group.slice(0, 2), 16), Number.parseInt(group.slice(2), 16)]);
+    const port = (n: number) => n.toString(16).padStart(4, '0').toUpperCase();
+    for (const [address, bytes] of [[v4, v4Bytes], [v6Canonical, v6Bytes]] as const) {
+      const text = `  sl  local_address rem_address st\n   0: ${hex([...bytes])}:${port(clientPort)} ${hex([...bytes])}:${port(serverPort)} 01 00000000:00000000 00:00000000 00000000 ${uid} 0 1\n${noise.replace(/\n/g, ' ')}`;
+      const owner = ownerOf(parseSocketTable(text, littleEndian), { address, port: clientPort }, { address, port: serverPort });
+      if (owner !== uid) throw new Error(`owner ${owner} for ${address}, written ${uid}`);
+    }
   }),
   property('Retry-After: undefined or whole seconds in [0, 86400]', fc.oneof(fc.string(), fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString())), (value) => {
     const seconds = retryAfterSeconds(value);
