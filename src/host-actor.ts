@@ -10,7 +10,7 @@ import { asAuthError } from './machines/shared.ts';
 import { parsePastedCallback } from './protocol/callback.ts';
 import { mergeRefreshed, tokenStatus } from './protocol/token.ts';
 import { sanitizingInspector, type Inspector } from './inspect.ts';
-import { presenterOf, showDeviceCode, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
+import { presenterOf, showDeviceCode, showLoginRefused, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
 import { putToken, sameVersion, warnAbout, type StoreLease, type StoreVersion } from './store.ts';
 import type { Token } from './types.ts';
 import type { AuthStateName, AuthStateView, Unsubscribe } from './views.ts';
@@ -143,6 +143,7 @@ export class HostActor {
             import('./adapters/callback-server.ts').then(({ startCallbackServer }) => startCallbackServer({
               ...backend.callback,
               onCallback: (params) => sendBack({ type: 'server.callback', params }),
+              onRefused: (message) => showLoginRefused(presenter, message),
             })).then(
               async (started) => {
                 if (stopped) return void started.close();

@@ -22,6 +22,13 @@ export interface Presenter {
   /** Told why a pasted address was refused. */
   onPasteRefused?: ((message: string) => void) | undefined;
   /**
+   * Told, once for each kind, that the code flow's loopback server refused a
+   * request: another user's connection, the one-time login address opened a
+   * second time, or a callback from another client than the browser that
+   * opened it. The message holds no secret. Default: print to stderr.
+   */
+  onLoginRefused?: ((message: string) => void) | undefined;
+  /**
    * Another process is logging in to this server with this store: this one
    * waits for its result (and takes over if it gives up). Default: print to stderr.
    */
@@ -36,6 +43,7 @@ export function presenterOf(options: Presenter): Presenter {
     openBrowser: options.openBrowser,
     readPastedUrl: options.readPastedUrl,
     onPasteRefused: options.onPasteRefused,
+    onLoginRefused: options.onLoginRefused,
     onWaitingForLogin: options.onWaitingForLogin,
   };
 }
@@ -82,6 +90,16 @@ export function showLoginUrl(presenter: Presenter, url: string, redirectUri: str
     // A throwing callback must not break the login.
   }
   void openWith(presenter, url);
+}
+
+/** Say that the loopback login server refused a request (once for each kind). */
+export function showLoginRefused(presenter: Presenter, message: string): void {
+  try {
+    if (presenter.onLoginRefused) presenter.onLoginRefused(message);
+    else say(message);
+  } catch {
+    // A throwing callback must not break the login.
+  }
 }
 
 /** Say that another process is logging in and this one waits for it. */

@@ -1,13 +1,13 @@
 // The loopback callback: loopback only, strict about what it accepts, and
 // safe about what it reflects.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import os from 'node:os';
 import { afterEach, describe, it } from 'node:test';
 import { startCallbackServer, type CallbackServer } from '../src/adapters/callback-server.ts';
 import { authenticate, DeviceFlow, type AuthError } from '../src/index.ts';
 import { callbackMatches, type CallbackParams } from '../src/protocol/callback.ts';
 import { startWorld, type World } from './fixtures/world.ts';
+import { accepts } from './helpers/ports.ts';
 
 let server: CallbackServer | undefined;
 let world: World | undefined;
@@ -22,29 +22,30 @@ function nonLoopbackAddress(): string | undefined {
   return Object.values(os.networkInterfaces()).flat().find((info) => info && info.family === 'IPv4' && !info.internal)?.address;
 }
 
-function connects(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    socket.on('connect', () => (socket.destroy(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
+/** Open the server's one-time login address as a browser: the cookie it sets, as a `Cookie` header. */
+async function openedLoginAddress(started: CallbackServer): Promise<string> {
+  const opened = await fetch(started.startUrl.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
+  assert.equal(opened.status, 302);
+  return opened.headers.getSetCookie()[0]?.split(';')[0] ?? '';
 }
 
 describe('the loopback callback server', () => {
   it('listens on loopback only', async (t) => {
     server = await startCallbackServer({ ports: [0], matches: () => true, onCallback: () => {} });
-    assert.equal(await connects('127.0.0.1', server.port), true);
+    assert.equal(await accepts('127.0.0.1', server.port), true);
     const outside = nonLoopbackAddress();
     if (!outside) return t.skip('this machine has no non-loopback IPv4 address to try from');
-    assert.equal(await connects(outside, server.port), false, `not reachable on ${outside}`);
+    assert.equal(await accepts(outside, server.port), false, `not reachable on ${outside}`);
   });
 
   it('a wrong state gets 400 and the flow keeps listening; stray paths 404; only GET; long URLs 414; a second callback 409', async () => {
     const seen: CallbackParams[] = [];
     const expected = 'r|this-login|verifier';
     server = await startCallbackServer({ ports: [0], matches: (params) => callbackMatches(params, expected), onCallback: (params) => seen.push(params) });
+    server.setLoginTarget('http://provider.example/auth');
     const base = server.redirectUri.replace('localhost', '127.0.0.1');
     const good = `${base}?code=c1&state=${encodeURIComponent(expected)}`;
+    const headers = { cookie: await openedLoginAddress(server) };
     const wrong = await fetch(`${base}?code=c0&state=${encodeURIComponent('r|http://localhost:1/callback|v')}`);
     assert.equal(wrong.status, 400);
     assert.equal(wrong.headers.get('cache-control'), 'no-store');
@@ -53,10 +54,58 @@ describe('the loopback callback server', () => {
     assert.equal((await fetch(good, { method: 'POST' })).status, 405);
     assert.equal((await fetch(`${base}?code=${'x'.repeat(9000)}`)).status, 414);
     assert.equal(seen.length, 0, 'none of those counted');
-    const held = fetch(good);
+    const held = fetch(good, { headers });
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(seen.length, 1, 'the right callback is taken, after all the wrong ones');
-    assert.equal((await fetch(good)).status, 409, 'a second callback is refused');
+    assert.equal((await fetch(good, { headers })).status, 409, 'a second callback is refused');
+    await server.respond(true, 'done');
+    assert.equal((await held).status, 200);
+  });
+
+  it('the login address: one-time, its secret exact; it sets an HttpOnly, SameSite=Lax cookie for the callback host, and only a callback with that cookie is taken', async () => {
+    const seen: CallbackParams[] = [];
+    const refused: string[] = [];
+    const expected = 'r|this-login|verifier';
+    server = await startCallbackServer({ ports: [0], matches: (params) => callbackMatches(params, expected), onCallback: (params) => seen.push(params), onRefused: (message) => refused.push(message) });
+    const start = new URL(server.startUrl);
+    assert.equal(start.host, new URL(server.redirectUri).host, 'the login address and the redirect URI share a host, so the cookie reaches the callback');
+    const secret = start.pathname.split('/')[2] ?? '';
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/, '256 random bits');
+    const local = (pathname: string) => `http://127.0.0.1:${server?.port}${pathname}`;
+    assert.equal((await fetch(local('/login/'), { redirect: 'manual' })).status, 404);
+    assert.equal((await fetch(local('/login'), { redirect: 'manual' })).status, 404, 'no login without the secret');
+    assert.equal((await fetch(local(`/login/${secret.slice(0, -1)}x`), { redirect: 'manual' })).status, 404, 'nor with a wrong one');
+    assert.equal((await fetch(local(start.pathname), { redirect: 'manual' })).status, 503, 'not ready: nothing consumed');
+    server.setLoginTarget('http://provider.example/auth?state=s');
+    const opened = await fetch(local(start.pathname), { redirect: 'manual' });
+    assert.equal(opened.status, 302);
+    assert.equal(opened.headers.get('location'), 'http://provider.example/auth?state=s');
+    const [setCookie = ''] = opened.headers.getSetCookie();
+    assert.match(setCookie, new RegExp(`^oidc-auth-login-${server.port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Lax; Path=/$`));
+    assert.ok(!setCookie.includes(secret), 'the cookie is not the address\'s secret');
+    const again = await fetch(local(start.pathname), { redirect: 'manual' });
+    assert.equal(again.status, 403, 'the address works once');
+    assert.equal(again.headers.get('location'), null);
+    const callback = local(`/callback?code=c1&state=${encodeURIComponent(expected)}`);
+    assert.equal((await fetch(callback)).status, 403, 'no cookie');
+    assert.equal((await fetch(callback, { headers: { cookie: `oidc-auth-login-${server.port}=${'A'.repeat(43)}` } })).status, 403, 'a wrong cookie');
+    assert.equal((await fetch(callback, { headers: { cookie: `oidc-auth-login-1=${setCookie.split(';')[0]?.split('=')[1]}` } })).status, 403, "another port's cookie name");
+    assert.equal(seen.length, 0);
+    const held = fetch(callback, { headers: { cookie: `other=1; ${setCookie.split(';')[0]}` } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(seen.length, 1, 'the callback with the cookie is taken');
+    await server.respond(true, 'done');
+    assert.equal((await held).status, 200);
+    assert.equal(refused.length, 2, refused.join('\n'));
+    assert.ok(refused.every((message) => !message.includes(secret)));
+  });
+
+  it('bindToBrowser: false (a caller that sends the browser straight to the provider): the state alone decides', async () => {
+    const seen: CallbackParams[] = [];
+    server = await startCallbackServer({ ports: [0], bindToBrowser: false, matches: (params) => callbackMatches(params, 's'), onCallback: (params) => seen.push(params) });
+    const held = fetch(`http://127.0.0.1:${server.port}/callback?code=c&state=s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(seen.length, 1);
     await server.respond(true, 'done');
     assert.equal((await held).status, 200);
   });
@@ -67,9 +116,11 @@ describe('the loopback callback server', () => {
     const login = authenticate({
       host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: [0], openBrowser: false,
       onLoginUrl: async (url, redirectUri) => {
-        const provider = (await fetch(url.replace('localhost', '127.0.0.1'), { redirect: 'manual' })).headers.get('location') ?? '';
+        const opened = await fetch(url.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
+        const provider = opened.headers.get('location') ?? '';
         const state = encodeURIComponent(new URL(provider).searchParams.get('state') ?? '');
-        pageText = fetch(`${redirectUri.replace('localhost', '127.0.0.1')}?state=${state}&error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script> & "quotes"')}`)
+        const cookie = opened.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+        pageText = fetch(`${redirectUri.replace('localhost', '127.0.0.1')}?state=${state}&error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script> & "quotes"')}`, { headers: { cookie } })
           .then((response) => response.text());
       },
     });

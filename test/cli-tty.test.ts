@@ -8,6 +8,7 @@ import { killAll, spawnPty } from './helpers/pty.ts';
 import { loopbackRedirects } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
 import { startWorld, type World } from './fixtures/world.ts';
+import { freePort } from './helpers/ports.ts';
 
 const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
 const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TERM: 'xterm-256color' };
@@ -19,15 +20,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -147,7 +139,7 @@ describe('oidc-auth in a terminal', () => {
   it('no browser here (--paste): the address the browser ended on, pasted into the terminal, finishes the code login; a foreign one is refused', async () => {
     world = await startWorld({ idp: { redirectUris: loopbackRedirects([53140]) } });
     const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--flow', 'code', '-p', '53140', '--no-browser', '--paste'], baseEnv);
-    const [, loginUrl] = await term.waitFor(/(http:\/\/localhost:53140\/login)/);
+    const [, loginUrl] = await term.waitFor(/(http:\/\/localhost:53140\/login\/[A-Za-z0-9_-]{43})/);
     await term.waitFor(/paste the address your browser ended on/);
     // The person's browser is elsewhere: the provider sends it to localhost:53140, which does not load there.
     const landed = await new Person({ stopBefore: (url) => url.startsWith('http://localhost:53140/callback') }).visit(loginUrl ?? '');

@@ -191,7 +191,7 @@ describe('oidc-auth CLI', () => {
     assert.match(login.stderr, /failed with HTTP 404/, 'the SDK asks the given login route itself, and says what it answered');
     const timedOut = await runCli([bare, '--flow', 'code', '-p', '0', '--interactive', '--no-browser', '--timeout', '1', '--force', '--store', world.store.path]);
     assert.equal(timedOut.code, 1);
-    assert.match(timedOut.stderr, /http:\/\/localhost:\d+\/login/, 'the loopback start URL is shown');
+    assert.match(timedOut.stderr, /http:\/\/localhost:\d+\/login\/[A-Za-z0-9_-]{43}\n/, 'the one-time loopback login address is shown');
     assert.match(timedOut.stderr, /not finished within 1 s/);
     assert.ok(Date.now() - started < 10_000);
     const cache = path.join(world.dir, 'xdg');

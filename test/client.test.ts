@@ -112,6 +112,40 @@ describe('Client against a real oidc-provider', () => {
     assert.equal(logout.searchParams.get('client_id'), NATIVE_CLIENT);
   });
 
+  it('browser login with openBrowser: false prints the one-time loopback login address, never the provider URL; only the browser that opened it can deliver the callback', async () => {
+    const client = await Client.discover(idp.issuer, NATIVE_CLIENT);
+    const printed: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    let browser: Promise<{ url: string; status: number; text: string }> | undefined;
+    let other: Promise<number> | undefined;
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      printed.push(text);
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/login\/[A-Za-z0-9_-]{43})\n/.exec(text)?.[1];
+      if (url && !browser) {
+        let held = false;
+        const person = new Person({ login: 'fay', stopBefore: (next) => !held && next.includes('/callback?') && (held = true) });
+        browser = person.visit(url).then(async (atCallback) => {
+          other = fetch(atCallback.url).then((response) => response.status);
+          await other;
+          return person.visit(atCallback.url);
+        });
+      }
+      return true;
+    }) as typeof process.stderr.write;
+    let tokens: TokenResponse;
+    try {
+      tokens = await client.obtainTokenByBrowser({ scope: ['openid'], timeout: 10, openBrowser: false });
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.equal(await other, 403, 'the same callback from another client is refused');
+    assert.equal((await browser)?.status, 200);
+    assert.equal(tokens.id_token_claims?.sub, 'fay');
+    assert.doesNotMatch(printed.join(''), /state=|code_challenge/, 'the provider URL is not printed');
+    assert.match(printed.join(''), /A login callback from another client than the browser that opened the login address was refused/);
+  });
+
   it('client credentials with client_secret_basic (form-encoded id and secret), client_secret_jwt and private_key_jwt', async () => {
     const basic = await Client.discover(idp.issuer, BASIC_CLIENT.id, { clientSecret: BASIC_CLIENT.secret });
     assert.equal((await basic.obtainTokenForClient()).token_type, 'Bearer');

@@ -42,8 +42,16 @@ const quietLogin = { interactive: true, openBrowser: false as const, onDeviceCod
 /** A browser that follows every redirect (the provider approves at once), down to the loopback callback page. */
 async function browse(start: string): Promise<number> {
   let url = start;
+  // Like a browser, it keeps the cookies it is given (the loopback login address sets one that its callback must carry).
+  const cookies = new Map<string, string>();
   for (let hop = 0; hop < 6; hop += 1) {
-    const response = await fetch(url.replace('//localhost:', '//127.0.0.1:'), { redirect: 'manual' });
+    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await fetch(url.replace('//localhost:', '//127.0.0.1:'), { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    for (const set of response.headers.getSetCookie()) {
+      const [pair = ''] = set.split(';');
+      const at = pair.indexOf('=');
+      if (at > 0) cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+    }
     const next = response.headers.get('location');
     if (!next) return response.status;
     url = new URL(next, url).toString();

@@ -68,7 +68,7 @@ describe('code flow', () => {
     const run = authenticate({ host: world.app.host, store: world.store, interactive: true, timeout: 1, redirectPorts: ports(53104), openBrowser: false, onLoginUrl: (url) => (loginUrl = url) });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const redirect = new URL(loginUrl);
-    assert.equal(redirect.pathname, '/login', 'the loopback start URL is shown');
+    assert.match(redirect.pathname, /^\/login\/[A-Za-z0-9_-]{43}$/, 'the one-time loopback login address is shown');
     const stray = await fetch(`http://127.0.0.1:${redirect.port}/favicon.ico`);
     assert.equal(stray.status, 404);
     await assert.rejects(run, isAuthError('timeout'));

@@ -83,7 +83,7 @@ describe('a whole login over HTTPS with a private CA, through a proxy that wants
     let visited = false;
     const person = browserVia(proxy);
     const result = await cli([...args(), '--flow', 'code', '-p', '0', '--store', store], { ...proxyEnv, NODE_EXTRA_CA_CERTS: ca.caFile }, (text) => {
-      const url = /(http:\/\/127\.0\.0\.1:\d+\/login)/.exec(text)?.[1];
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/login\/[A-Za-z0-9_-]{43})/.exec(text)?.[1];
       if (url && !visited) {
         visited = true;
         void person.visit(url);

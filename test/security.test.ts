@@ -18,7 +18,7 @@ import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
 import { providerKey } from '../src/protocol/store-key.ts';
 import { parseTokenResponse } from '../src/protocol/token.ts';
 import { startWebStatus } from '../examples/web-status/server.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { closedAfterEach } from './helpers/servers.ts';
 import { Person } from './fixtures/person.ts';
 import { startScriptedProvider } from './fixtures/scripted-provider.ts';
@@ -134,11 +134,16 @@ function takeLockInChild(lock: string, uid?: number) {
   `, { limitMs: 8000, uid, cwd: dir });
 }
 
-/** Where the loopback `/login` start URL sends the browser: the provider URL with this login's state. */
-async function providerUrl(startUrl: string): Promise<URL> {
-  const response = await fetch(startUrl.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
-  assert.equal(response.status, 302);
-  return new URL(response.headers.get('location') ?? '');
+/**
+ * Open the one-time loopback login address as the person's browser would and
+ * stop at the provider: its URL (with this login's state), and the browser,
+ * which holds the cookie the callback must carry.
+ */
+async function openLoginAddress(startUrl: string): Promise<{ provider: URL; browser: Person }> {
+  let stopped = false;
+  const browser = new Person({ stopBefore: (next) => !stopped && next !== startUrl && (stopped = true) });
+  const at = await browser.visit(startUrl);
+  return { provider: new URL(at.url), browser };
 }
 
 describe('login CSRF on the host-mode callback (a hostile page in the browser)', () => {
@@ -169,22 +174,23 @@ describe('login CSRF on the host-mode callback (a hostile page in the browser)',
 
   it('the URL shown is the loopback /login, with no state in it; it redirects to the provider URL whose state the SDK learnt from the login route', async () => {
     const { world, login, url, redirectUri } = await startLogin();
-    assert.equal(url, redirectUri.replace(/\/callback$/, '/login'));
-    const provider = await providerUrl(url);
+    assert.match(url, new RegExp(`^${redirectUri.replace(/\/callback$/, '').replace(/[.:/]/g, '\\$&')}/login/[A-Za-z0-9_-]{43}$`), 'the one-time login address');
+    const { provider, browser } = await openLoginAddress(url);
     assert.equal(`${provider.origin}${provider.pathname}`, `${world.idp.issuer}/auth`);
     assert.equal(provider.searchParams.get('state')?.split('|')[1], redirectUri, "the server's state for this redirect URI");
     assert.equal(world.app.requests.login, 1, 'the route was asked once, by the SDK');
-    await new Person().visit(url);
+    await browser.visit(provider.toString());
     await login;
   });
 
   it('a request with a non-loopback Host (DNS rebinding) gets 421 and is not taken', async () => {
     const { world, login, url, redirectUri } = await startLogin();
-    const state = (await providerUrl(url)).searchParams.get('state') ?? '';
+    const { provider, browser } = await openLoginAddress(url);
+    const state = provider.searchParams.get('state') ?? '';
     const port = new URL(redirectUri).port;
-    const rebound = await sendRaw(`http://127.0.0.1:${port}/callback?error=access_denied&state=${encodeURIComponent(state)}`, { host: `evil.example:${port}` });
+    const rebound = await sendRaw(`http://127.0.0.1:${port}/callback?error=access_denied&state=${encodeURIComponent(state)}`, { host: `evil.example:${port}`, cookie: browser.cookie });
     assert.equal(rebound.status, 421);
-    await new Person().visit(url);
+    await browser.visit(provider.toString());
     await login;
     assert.equal(world.app.requests.code, 1);
   });
@@ -219,6 +225,120 @@ describe('login CSRF on the host-mode callback (a hostile page in the browser)',
   });
 });
 
+/** Who the provider says the access token is for (oidc-provider's userinfo endpoint). */
+async function whoseToken(issuer: string, accessToken: string): Promise<string> {
+  const response = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+  assert.equal(response.status, 200, 'userinfo answers for the stored access token');
+  return ((await response.json()) as { sub: string }).sub;
+}
+
+describe('another user on the same machine (the loopback login)', () => {
+  /** A code-flow login in host mode whose login address and refusal messages the test sees. */
+  async function startLogin(options: { idp?: { redirectUris: string[] }; ports?: number[] } = {}) {
+    const world = closeLater(await startWorld({ idp: options.idp ?? { redirectUris: loopbackRedirects(CSRF_PORTS) } }));
+    const refusals: string[] = [];
+    let show: (value: { url: string; redirectUri: string }) => void = () => {};
+    const shown = new Promise<{ url: string; redirectUri: string }>((resolve) => (show = resolve));
+    const login = authenticate({
+      host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: options.ports ?? CSRF_PORTS, timeout: 30, openBrowser: false,
+      onLoginUrl: (url, redirectUri) => show({ url, redirectUri }),
+      onLoginRefused: (message) => refusals.push(message),
+    });
+    login.catch(() => {});
+    return { world, login, refusals, ...(await shown) };
+  }
+
+  it("another user who knows the whole login address gets a bare 403 for the login address and the callback; the person's own login then lands with the person's identity", { skip: !isRoot && 'needs root to act as another user (setpriv)' }, async () => {
+    const { world, login, refusals, url, redirectUri } = await startLogin();
+    // Mallory runs the whole attack as another user: open the login address, log in at the provider as herself, deliver her callback.
+    const attack = await child(`
+      import { Person } from ${JSON.stringify(path.join(import.meta.dirname, 'fixtures', 'person.ts'))};
+      const seen = await new Person({ login: 'mallory' }).visit(${JSON.stringify(url)});
+      console.log(JSON.stringify({ status: seen.status, url: seen.url, length: seen.text.length }));
+      const forged = await fetch(${JSON.stringify(`${redirectUri}?code=mallorys-code&state=any`)}).then(async (r) => ({ status: r.status, length: (await r.text()).length }), () => ({ status: 0, length: 0 }));
+      console.log(JSON.stringify(forged));
+    `, { limitMs: 20_000, uid: NOBODY, cwd: dir });
+    assert.equal(attack.code, 0, attack.stderr);
+    const [opened, delivered] = attack.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { status: number; url: string; length: number });
+    assert.deepEqual(opened, { status: 403, url, length: 0 }, 'the login address answers another user 403 and says nothing else');
+    assert.deepEqual({ status: delivered?.status, length: delivered?.length }, { status: 403, length: 0 }, 'so does the callback');
+    assert.equal(world.app.requests.code, 0, 'no code was exchanged');
+    // Nothing was consumed: the person opens the same address and logs in.
+    const seen = await new Person({ login: 'alice' }).visit(url);
+    assert.equal(seen.status, 200, seen.text);
+    const token = await login;
+    assert.equal(await whoseToken(world.idp.issuer, token.access_token), 'alice', 'the stored token is the person\'s own');
+    assert.deepEqual(world.store.get(world.app.host), token);
+    assert.equal(refusals.length, 1, refusals.join('\n'));
+    assert.match(refusals[0] ?? '', /^Another user's connection to the login port \d+ was refused/);
+    const secret = new URL(url).pathname.split('/').pop() ?? '';
+    assert.ok(secret.length >= 32 && !refusals[0]?.includes(secret), 'the message does not carry the login address\'s secret');
+  });
+
+  it('the CLI: another user\'s request is refused and the terminal says so once, without the secret; the person\'s login goes on', { skip: !isRoot && 'needs root to act as another user (setpriv)' }, async () => {
+    const world = closeLater(await startWorld({ idp: { redirectUris: loopbackRedirects(CSRF_PORTS) } }));
+    let attacked: Promise<unknown> | undefined;
+    const run = startCli([world.app.host, '--flow', 'code', '-p', String(CSRF_PORTS[0]), '--no-browser', '--interactive', '--timeout', '20', '--store', world.store.path], {}, {
+      onStderr: (stderr) => {
+        const url = /(http:\/\/localhost:\d+\/login\/[A-Za-z0-9_-]+)/.exec(stderr)?.[1];
+        if (!url || attacked) return;
+        attacked = (async () => {
+          for (let i = 0; i < 2; i += 1) await child(`console.log((await fetch(${JSON.stringify(url)}, { redirect: 'manual' })).status);`, { limitMs: 10_000, uid: NOBODY, cwd: dir });
+          await new Person({ login: 'alice' }).visit(url);
+        })();
+      },
+    });
+    const result = await run.done;
+    await attacked;
+    assert.equal(result.code, 0, result.stderr);
+    const told = result.stderr.split('\n').filter((line) => line.includes('refused'));
+    assert.equal(told.length, 1, result.stderr);
+    assert.match(told[0] ?? '', new RegExp(`^! Another user's connection to the login port ${CSRF_PORTS[0]} was refused`));
+    const secret = /\/login\/([A-Za-z0-9_-]+)/.exec(result.stderr)?.[1] ?? '';
+    assert.ok(!(told[0] ?? '').includes(secret));
+  });
+
+  it('a callback with the right state from another client than the browser that opened the login address is refused; that browser then finishes', async () => {
+    const { world, login, refusals, url } = await startLogin();
+    let stopped = false;
+    const browser = new Person({ login: 'alice', stopBefore: (next) => !stopped && next.includes('/callback?') && (stopped = true) });
+    const held = await browser.visit(url);
+    assert.match(held.url, /\/callback\?code=/, 'the browser holds the real callback, with the code and the right state');
+    const other = await sendRaw(held.url.replace('localhost', '127.0.0.1'));
+    assert.equal(other.status, 403, other.text);
+    assert.match(other.text, /did not come from the browser that opened the login address/);
+    assert.equal(world.app.requests.code, 0, 'its code was not exchanged');
+    const finished = await browser.visit(held.url);
+    assert.equal(finished.status, 200, finished.text);
+    const token = await login;
+    assert.equal(await whoseToken(world.idp.issuer, token.access_token), 'alice');
+    assert.equal(world.app.requests.code, 1);
+    assert.deepEqual(refusals, [refusals[0]]);
+    assert.match(refusals[0] ?? '', /callback from another client than the browser that opened the login address was refused/);
+  });
+
+  it('the login address works once: a second opening gets 403 (told once), the first browser still finishes', async () => {
+    const { world, login, refusals, url } = await startLogin();
+    let stopped = false;
+    const first = new Person({ login: 'alice', stopBefore: (next) => !stopped && next.startsWith(world.idp.issuer) && (stopped = true) });
+    const atProvider = await first.visit(url);
+    assert.ok(atProvider.url.startsWith(`${world.idp.issuer}/auth?`), atProvider.url);
+    for (let again = 0; again < 2; again += 1) {
+      const second = await sendRaw(url.replace('localhost', '127.0.0.1'));
+      assert.equal(second.status, 403);
+      assert.match(second.text, /already been opened, and it works only once/);
+      assert.doesNotMatch(second.text, /state=|\/auth\?/, 'the provider URL is not given out');
+    }
+    const done = await new Person({ login: 'alice' }).visit(atProvider.url).catch(() => undefined);
+    assert.equal(done?.status, 403, 'another browser that got hold of the provider URL cannot deliver the callback either');
+    const finished = await first.visit(atProvider.url);
+    assert.equal(finished.status, 200, finished.text);
+    await login;
+    assert.equal(refusals.filter((message) => /opened a second time/.test(message)).length, 1, refusals.join('\n'));
+    assert.ok(!refusals.join('\n').includes(new URL(url).pathname), 'no message carries the login address');
+  });
+});
+
 describe('the web-status example (a hostile page in the browser)', () => {
   it('answers a DNS-rebinding Host with 421, and its code-flow view carries the loopback /login URL, never the state', async () => {
     const world = closeLater(await startWorld({ idp: { redirectUris: loopbackRedirects(CSRF_PORTS) } }));
@@ -239,7 +359,7 @@ describe('the web-status example (a hostile page in the browser)', () => {
         });
       });
     });
-    assert.match(view, /"loginUrl":"http:\/\/localhost:5311[01]\/login"/);
+    assert.match(view, /"loginUrl":"http:\/\/localhost:5311[01]\/login\/[A-Za-z0-9_-]{43}"/);
     assert.doesNotMatch(view, /state=/);
     status.login.catch(() => {});
   });
@@ -439,8 +559,9 @@ describe('terminal injection (a hostile server)', () => {
     const login = authenticate({
       host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: [0], timeout: 10, openBrowser: false,
       onLoginUrl: async (url, redirectUri) => {
-        const state = (await providerUrl(url)).searchParams.get('state') ?? '';
-        void sendRaw(`${redirectUri.replace('localhost', '127.0.0.1')}?state=${encodeURIComponent(state)}&error=${encodeURIComponent(`x${OSC52}`)}&error_description=${encodeURIComponent(`\u001b[2Jcleared`)}`, { host: new URL(redirectUri).host });
+        const { provider, browser } = await openLoginAddress(url);
+        const state = provider.searchParams.get('state') ?? '';
+        void sendRaw(`${redirectUri.replace('localhost', '127.0.0.1')}?state=${encodeURIComponent(state)}&error=${encodeURIComponent(`x${OSC52}`)}&error_description=${encodeURIComponent(`\u001b[2Jcleared`)}`, { host: new URL(redirectUri).host, cookie: browser.cookie });
       },
     });
     await assert.rejects(login, (error: AuthError) => !CONTROL.test(error.message) && !CONTROL.test(error.code) && /cleared/.test(error.message));

@@ -187,6 +187,8 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
         spinner.start('Waiting for the other login', Date.now() + timeout * 1000);
       },
       onPasteRefused: (message) => void io.err.write(`${message}\n`),
+      // Above the spinner's line, which it redraws below.
+      onLoginRefused: (message) => void io.err.write(`${info.plain ? '' : '\r\u001b[2K'}${s.yellow('!')} ${message}\n`),
     });
     spinner.stop();
     codeSpinner.stop();

@@ -360,28 +360,37 @@ export class Client {
 
   /**
    * The whole browser login: a loopback receiver on 127.0.0.1 (`port` 0 = any
-   * free port), the authorization URL opened (or handed to `openBrowser`),
-   * the response checked and the code exchanged.
+   * free port), the response checked and the code exchanged. The browser
+   * opens (or the terminal shows, with `openBrowser: false`) the receiver's
+   * one-time login address, which redirects to the authorization URL, and
+   * only that browser may deliver the callback; an `openBrowser` function is
+   * handed the authorization URL itself. On Linux, connections of other
+   * users to the receiver are refused.
    */
   async obtainTokenByBrowser(options: { scope?: string | string[]; port?: number; redirectUri?: string; timeout?: number; openBrowser?: false | ((url: string) => void | Promise<void>); prompt?: string; loginHint?: string; maxAge?: number; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     let flow: AuthCodeFlow | undefined;
     let resolveCallback!: (params: Record<string, string | undefined>) => void;
     const callback = new Promise<Record<string, string | undefined>>((resolve) => (resolveCallback = resolve));
     const { startCallbackServer } = await import('../adapters/callback-server.ts');
+    const opener = options.openBrowser;
     const server = await startCallbackServer({
       ports: [options.port ?? 0],
       hostname: '127.0.0.1',
       matches: (params) => flow !== undefined && params.state === flow.state,
       onCallback: (params) => resolveCallback({ ...params }),
+      // A browser of ours opens the one-time loopback login address, and only it may deliver the callback; an opener of the caller's gets the provider URL.
+      bindToBrowser: typeof opener !== 'function',
+      onRefused: (message) => void process.stderr.write(`${message}\n`),
     });
     try {
       flow = this.initiateAuthCodeFlow({ ...options, redirectUri: options.redirectUri ?? server.redirectUri });
       const authUri = flow.authUri;
-      const printUrl = () => void process.stderr.write(`To log in, open this URL in a browser:\n  ${authUri}\n`);
+      server.setLoginTarget(authUri);
+      const printUrl = () => void process.stderr.write(`To log in, open this URL in a browser:\n  ${server.startUrl}\n`);
       // Not awaited: the browser's page only completes once the callback is answered.
-      if (options.openBrowser === false) printUrl();
-      else if (options.openBrowser) void Promise.resolve().then(() => (options.openBrowser as (url: string) => unknown)(authUri)).catch(printUrl);
-      else void import('../adapters/browser.ts').then((browser) => browser.openInBrowser(authUri)).catch(printUrl);
+      if (opener === false) printUrl();
+      else if (opener) void Promise.resolve().then(() => opener(authUri)).catch(printUrl);
+      else void import('../adapters/browser.ts').then((browser) => browser.openInBrowser(server.startUrl)).catch(printUrl);
       const params = await raceTimeout(callback, (options.timeout ?? 600) * 1000, options.signal);
       try {
         const tokens = await this.obtainTokenByAuthCodeFlow(flow, params, { signal: options.signal });
