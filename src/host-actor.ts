@@ -282,7 +282,16 @@ export class HostActor {
    */
   #effectiveMinValidity(minValidity: number | undefined): number | undefined {
     if (minValidity === undefined || this.#lifetime === undefined || minValidity < this.#lifetime) return minValidity;
+    this.#warnShort(minValidity, this.#lifetime);
     return Math.floor(this.#lifetime / 2);
+  }
+
+  /** Tell the caller once that the provider's tokens live shorter than the `minValidity` asked for. */
+  #warnShort(wanted: number, lifetime: number): void {
+    if (this.#warnedShort) return;
+    this.#warnedShort = true;
+    warnAbout(this.settings.store, `${this.key} issues tokens valid for ${Math.round(lifetime)} s, shorter than the ${wanted} s asked for (minValidity, --min-validity). ` +
+      'This token is returned as it is, and it is refreshed when half its lifetime is left, not on every call. Ask for less, or ask the provider for longer-lived tokens.');
   }
 
   /**
@@ -322,12 +331,9 @@ export class HostActor {
       return;
     }
     this.#held = this.#candidate?.token === token ? this.#candidate : undefined;
+    // The lifetime was unknown when the run started (the first refresh after a restart).
     const wanted = snapshot.context.request?.minValidity;
-    if (wanted !== undefined && !this.#warnedShort && this.#lifetime !== undefined && wanted >= this.#lifetime) {
-      this.#warnedShort = true;
-      warnAbout(this.settings.store, `${this.key} issues tokens valid for ${Math.round(this.#lifetime)} s, shorter than the ${wanted} s asked for (minValidity, --min-validity). ` +
-        'This token is returned as it is, and it is refreshed when half its lifetime is left, not on every call. Ask for less, or ask the provider for longer-lived tokens.');
-    }
+    if (wanted !== undefined && this.#lifetime !== undefined && wanted >= this.#lifetime) this.#warnShort(wanted, this.#lifetime);
   }
 
   #settle(snapshot: SnapshotFrom<typeof authMachine>): void {

@@ -12,6 +12,7 @@ import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
 import { runCli } from './helpers/cli.ts';
 import { keycloak } from './providers/keycloak.ts';
 import { startProvider, type Profile } from './providers/engine.ts';
+import { personApproves, startWorld } from './fixtures/world.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-fast-'));
 process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
@@ -51,6 +52,23 @@ describe('the held token', () => {
 });
 
 describe('minValidity longer than the provider grants', () => {
+  it('in the process that logged in: the held token comes back with the warning, once', async () => {
+    const world = await startWorld({ idp: { accessTokenTtl: 300 } });
+    try {
+      const warnings: string[] = [];
+      const store = new TokenStore({ path: path.join(world.dir, 'token-store.json'), onWarning: (message) => warnings.push(message) });
+      const person = personApproves();
+      const login = await authenticate({ host: world.app.host, store, interactive: true, openBrowser: false, onDeviceCode: person.onDeviceCode });
+      assert.equal(warnings.length, 0, 'the login asked for the default 60 s');
+      for (let i = 0; i < 3; i += 1) assert.equal((await authenticate({ host: world.app.host, store, interactive: false, minValidity: 3600 })).access_token, login.access_token);
+      assert.equal(world.app.requests.refresh, 0, 'half the lifetime is left: no refresh');
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0] ?? '', /issues tokens valid for (29\d|300) s, shorter than the 3600 s asked for/);
+    } finally {
+      await world.close();
+    }
+  });
+
   it('refreshes once, returns the token with one warning, and does not refresh on every call', async () => {
     const short: Profile = { ...keycloak, name: 'short-tokens', rotates: false, tokens: ({ access, refresh }) => ({ status: 200, body: { access_token: access, token_type: 'Bearer', expires_in: 65, refresh_token: refresh, refresh_expires_in: 3600 } }) };
     const provider = await startProvider(short);
