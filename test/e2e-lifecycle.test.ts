@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { authenticate, AuthError, CodeFlow, DeviceFlow, TokenStore, type Token } from '../src/index.ts';
+import { runCli } from './helpers/cli.ts';
 import { Person } from './fixtures/person.ts';
 import { personApproves, startWorld, type World } from './fixtures/world.ts';
 
@@ -105,6 +106,24 @@ describe('refresh', () => {
     assert.equal(world.app.requests.device, 2, 'a second device login followed the failed refresh');
     assert.notEqual(second.access_token, first.access_token);
   });
+
+  for (const [shape, body] of [
+    ['expires_in: -100', { access_token: 'at-arrived-expired', token_type: 'Bearer', expires_in: -100, refresh_token: 'rt-arrived-expired' }],
+    ['expires in the past (py-oidc-auth\'s absolute form)', { access_token: 'at-arrived-expired', token_type: 'Bearer', expires: Math.floor(Date.now() / 1000) - 100, refresh_token: 'rt-arrived-expired', refresh_expires: Math.floor(Date.now() / 1000) + 3600 }],
+  ] as const) {
+    it(`a token that arrives already expired (${shape}) is refused as invalid_response, which the caller is told: never stored, never returned`, async () => {
+      world = await startWorld({ idp: { accessTokenTtl: 30 }, app: { intercept: (kind) => (kind === 'refresh' ? [200, body] : undefined) } });
+      const first = await deviceLogin(world);
+      const cli = await runCli([world.app.host, '--store', world.store.path]);
+      assert.notEqual(cli.code, 0, 'not handed out with exit 0');
+      assert.equal(cli.stdout, '');
+      assert.match(cli.stderr, /already expired/);
+      // The refresh failed, so without a person the run ends in login_required, which carries why.
+      await assert.rejects(authenticate({ host: world.app.host, store: world.store, interactive: false }), (error: AuthError) => error.code === 'login_required' &&
+        (error.cause as AuthError | undefined)?.code === 'invalid_response' && /had already expired/.test(error.message) && !error.message.includes('at-arrived-expired'));
+      assert.equal(world.store.get(world.app.host)?.access_token, first.access_token, 'the stored token is not replaced by the expired one');
+    });
+  }
 
   it('DeviceFlow#refresh(refreshToken) refreshes explicitly and stores the result', async () => {
     world = await startWorld();

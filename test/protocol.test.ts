@@ -44,6 +44,11 @@ describe('token responses', () => {
   });
   it('reads expires_in / refresh_expires_in, exp and expires_at, and defaults to 180 s', () => {
     assert.equal(parseTokenResponse({ access_token: 'a', expires_in: 60 }, now).expires, now + 60);
+    for (const expired of [{ expires_in: -100 }, { expires_in: 0 }, { expires: now - 1 }, { exp: now }, { expires_at: String(now - 3600) }]) {
+      assert.throws(() => parseTokenResponse({ access_token: 'a', refresh_token: 'r-secret', ...expired }, now, 200), (error: AuthError) => error.code === 'invalid_response' && error.status === 200 &&
+        /had already expired .* this machine's clock/.test(error.message) && !JSON.stringify(error.detail).includes('r-secret'), JSON.stringify(expired));
+    }
+    assert.equal(parseTokenResponse({ access_token: 'a', expires_in: 1 }, now).expires, now + 1, 'a second left is still a token');
     assert.equal(parseTokenResponse({ access_token: 'a', exp: now + 5 }, now).expires, now + 5);
     assert.equal(parseTokenResponse({ access_token: 'a', expires_at: String(now + 7) }, now).expires, now + 7);
     assert.equal(parseTokenResponse({ access_token: 'a' }, now).expires, now + 180);

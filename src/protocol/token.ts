@@ -55,7 +55,7 @@ function invalid(message: string, body: unknown, status?: number): AuthError {
 /**
  * Read a token response (py-oidc-auth's absolute `expires`, or a standard
  * `expires_in`) into a {@link Token}. Throws `invalid_response` when the body
- * is not a token.
+ * is not a token, or when the token has already expired.
  */
 export function parseTokenResponse(body: unknown, now: number = nowSeconds(), status?: number): Token {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Expected a JSON object.', body, status);
@@ -72,6 +72,10 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
   const tokenType = typeof record.token_type === 'string' && record.token_type !== '' ? record.token_type : 'Bearer';
   if (tokenType.toLowerCase() !== 'bearer') throw invalid(`The token_type is ${JSON.stringify(tokenType)}; only Bearer tokens can be used.`, body, status);
   const expires = absoluteExpiry(record, '', now) ?? Math.floor(now + DEFAULT_LIFETIME);
+  if (expires <= now) {
+    throw new AuthError('invalid_response', `The server sent an access token that had already expired (${Math.round(now - expires)} s ago by this machine's clock), so it was not used. ` +
+      'If the server is right, this machine\'s clock is ahead: check it (timedatectl, ntp); else report the server\'s token lifetime to its operators.', { status, detail: redact(body) });
+  }
   const hasRefresh = typeof refreshToken === 'string' && refreshToken !== '';
   const refreshExpires = hasRefresh ? absoluteExpiry(record, 'refresh_', now) ?? Math.floor(now + DEFAULT_LIFETIME) : 0;
   return {
