@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // dependency-cruiser's configuration is CommonJS.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Tests read terminal output, so their patterns match ANSI escapes on purpose.
     files: ['test/**/*.ts'],
     rules: { 'no-control-regex': 'off' },

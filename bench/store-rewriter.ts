@@ -1,6 +1,6 @@
 // Rewrites one store over and over (other hosts' entries) until killed: the
 // "another process has just rewritten it" case of the cached benchmark.
-import { TokenStore } from '../src/token-store.ts';
+import { TokenStore } from '../src/adapters/store/file-store.ts';
 import { testToken } from '../test/fixtures/token.ts';
 
 const [file, seconds] = process.argv.slice(2);

@@ -3,8 +3,8 @@
 // without its query, status, time), lock waits, which token was used and
 // why. Never a secret: lines are built from states, URLs without queries and
 // numbers, and every line is passed through the redactor once more.
-import { redactText } from './protocol/redact.ts';
-import { printable } from './protocol/text.ts';
+import { redactText } from './errors.ts';
+import { printable } from './errors.ts';
 
 /** Where debug lines go. */
 export type DebugLogger = (line: string) => void;

@@ -4,29 +4,29 @@
  *
  * @packageDocumentation
  */
-export { authenticate, authState, reauthenticate, type AuthenticateOptions, type AuthStateHandle } from './authenticate.ts';
-export { authenticatedFetch, authHooks, type AuthenticatedFetchOptions, type AuthKyHooks } from './authenticated-fetch.ts';
-export { sanitizeInspectionEvent, type Inspector } from './inspect.ts';
-export { TokenStore, defaultStorePath, type TokenStoreOptions } from './token-store.ts';
+export { authenticate, authState, reauthenticate, type AuthenticateOptions, type AuthStateHandle } from './api/authenticate.ts';
+export { authenticatedFetch, authHooks, type AuthenticatedFetchOptions, type AuthKyHooks } from './api/authenticated-fetch.ts';
+export { sanitizeInspectionEvent, type Inspector } from './protocol/inspection.ts';
+export { TokenStore, defaultStorePath, type TokenStoreOptions } from './adapters/store/file-store.ts';
 export {
   BaseTokenStore, sameVersion, storedToken, putToken, removeToken, clearStore, listLogins,
   type TokenStoreBackend, type StoredSummary, type StoreRead, type StoreChange, type StoreLease, type StoreVersion, type StoredLogin, type StoredEntry, type LoginTurnOptions, type TurnHolder, type MaybePromise,
-} from './store.ts';
-export { MemoryTokenStore } from './memory-store.ts';
-export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './flows.ts';
+} from './adapters/store/contract.ts';
+export { MemoryTokenStore } from './adapters/store/memory-store.ts';
+export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './api/flows.ts';
 export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions } from './errors.ts';
 export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind, type Environment } from './types.ts';
-export type { ServerOptions } from './settings.ts';
-export type { Presenter } from './presenter.ts';
-export type { AuthStateView, AuthStateName, AuthActorRef, Unsubscribe } from './views.ts';
+export type { ServerOptions } from './api/settings.ts';
+export type { Presenter } from './host/presenter.ts';
+export type { AuthStateView, AuthStateName, AuthActorRef, Unsubscribe } from './host/views.ts';
 export type { PublicDeviceCode } from './protocol/device.ts';
 export { normalizeHost } from './protocol/host.ts';
-export { BATCH_VARIABLES } from './adapters/environment.ts';
+export { BATCH_VARIABLES } from './adapters/browser/environment.ts';
 export {
   Client, DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
   type ClientOptions, type ClientAuthMethod, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
-} from './oidc/client.ts';
+} from './servers/client/client.ts';
 export { parseAuthResponse, type AuthCodeFlow, type AuthResponse, type ProviderMetadata, type TokenResponse } from './protocol/oauth.ts';
-export { validateIdToken } from './oidc/validate.ts';
-export type { IdTokenExpectations, KeySource } from './oidc/id-token.ts';
-export type { MetadataCacheOptions } from './oidc/metadata-cache.ts';
+export { validateIdToken } from './servers/client/validate.ts';
+export type { IdTokenExpectations, KeySource } from './servers/client/id-token.ts';
+export type { MetadataCacheOptions } from './servers/client/metadata-cache.ts';

@@ -18,4 +18,4 @@
  *
  * @packageDocumentation
  */
-export { KeyringTokenStore, KEYRING_PART_SIZE, type KeyringTokenStoreOptions } from './adapters/keyring-store.ts';
+export { KeyringTokenStore, KEYRING_PART_SIZE, type KeyringTokenStoreOptions } from './adapters/store/keyring-store.ts';

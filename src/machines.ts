@@ -15,7 +15,7 @@
  * @packageDocumentation
  */
 import type { Actor } from 'xstate';
-import type { AuthActorRef } from './views.ts';
+import type { AuthActorRef } from './host/views.ts';
 import type { authMachine } from './machines/auth.machine.ts';
 
 export { authMachine, type AuthContext, type AuthEvent, type AuthRequest, type AuthInput, type CachedToken } from './machines/auth.machine.ts';

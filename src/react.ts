@@ -20,12 +20,12 @@
  * @packageDocumentation
  */
 import { useSyncExternalStore } from 'react';
-import { authState } from './authenticate.ts';
-import type { AuthStateView } from './views.ts';
-import type { Inspector } from './inspect.ts';
-import type { ServerOptions } from './settings.ts';
+import { authState } from './api/authenticate.ts';
+import type { AuthStateView } from './host/views.ts';
+import type { Inspector } from './protocol/inspection.ts';
+import type { ServerOptions } from './api/settings.ts';
 
-export type { AuthStateView } from './views.ts';
+export type { AuthStateView } from './host/views.ts';
 
 /**
  * The secret-free view of a server's token lifecycle, kept current: the same

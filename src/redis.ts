@@ -16,4 +16,4 @@
  *
  * @packageDocumentation
  */
-export { RedisTokenStore, redactRedisUrl, type RedisTokenStoreOptions, type RedisConnection } from './adapters/redis-store.ts';
+export { RedisTokenStore, redactRedisUrl, type RedisTokenStoreOptions, type RedisConnection } from './adapters/store/redis-store.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import ky from 'ky';
 import { authenticatedFetch, authHooks, DeviceFlow, TokenStore } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
+import { clearMetadataMemory } from '../src/servers/client/metadata-cache.ts';
 import { providerKey } from '../src/protocol/store-key.ts';
 import { keycloak } from './providers/keycloak.ts';
 import { startProvider, type Profile, type RunningProvider } from './providers/engine.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { afterEach, describe, it } from 'node:test';
-import { startCallbackServer, type CallbackServer } from '../src/adapters/callback-server.ts';
+import { startCallbackServer, type CallbackServer } from '../src/adapters/browser/callback-server.ts';
 import { authenticate, DeviceFlow, type AuthError } from '../src/index.ts';
 import { callbackMatches, type CallbackParams } from '../src/protocol/callback.ts';
 import { startWorld, type World } from './fixtures/world.ts';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { AuthError, Client, GRANT_TYPE_JWT, parseAuthResponse, signJwtAssertion, type TokenResponse } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
+import { clearMetadataMemory } from '../src/servers/client/metadata-cache.ts';
 import { BASIC_CLIENT, JWT_SECRET_CLIENT, NATIVE_CLIENT, PRIVATE_KEY_CLIENT, startIdp, type Idp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
 import { startScriptedProvider, type ScriptedProvider } from './fixtures/scripted-provider.ts';

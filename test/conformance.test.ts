@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { authenticate, AuthError, Client, DeviceFlow, TokenStore, type Token } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
+import { clearMetadataMemory } from '../src/servers/client/metadata-cache.ts';
 import { auth0 } from './providers/auth0.ts';
 import { startProvider, type Profile, type RunningProvider } from './providers/engine.ts';
 import { entra, entraV1 } from './providers/entra.ts';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { authenticate, DeviceFlow, TokenStore, type AuthError } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
+import { clearMetadataMemory } from '../src/servers/client/metadata-cache.ts';
 import { NATIVE_CLIENT, startIdp, type Idp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { authenticate, authState, DeviceFlow, TokenStore, type Token } from '../src/index.ts';
-import { clearMetadataMemory } from '../src/oidc/metadata-cache.ts';
+import { clearMetadataMemory } from '../src/servers/client/metadata-cache.ts';
 import { runCli } from './helpers/cli.ts';
 import { keycloak } from './providers/keycloak.ts';
 import { startProvider, type Profile } from './providers/engine.ts';

@@ -5,7 +5,7 @@ import { buildLoginUrl, callbackMatches, parseCallbackQuery, providerRedirect, v
 import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse, isRetriable, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
 import { joinUrl, normalizeHost, withoutCredentials } from '../src/protocol/host.ts';
-import { redact, redactText } from '../src/protocol/redact.ts';
+import { redact, redactText } from '../src/errors.ts';
 import { isEvictable, mergeRefreshed, parseTokenResponse, tokenStatus } from '../src/protocol/token.ts';
 
 describe('host normalisation (same keys as the Python client)', () => {

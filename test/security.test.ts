@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { authenticate, DeviceFlow, TokenStore, type AuthError, type Token } from '../src/index.ts';
-import { withFileLock } from '../src/adapters/lock.ts';
+import { withFileLock } from '../src/adapters/store/lock.ts';
 import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
 import { providerKey } from '../src/protocol/store-key.ts';
 import { parseTokenResponse } from '../src/protocol/token.ts';
@@ -128,7 +128,7 @@ function staleLock(lock: string, mode: number): void {
 /** Try to take `lock` in a child process (as `uid`), 1.5 s timeout: what it printed and the CPU it used. */
 function takeLockInChild(lock: string, uid?: number) {
   return child(`
-    import { withFileLock } from ${JSON.stringify(path.join(SRC, 'adapters', 'lock.ts'))};
+    import { withFileLock } from ${JSON.stringify(path.join(SRC, 'adapters', 'store', 'lock.ts'))};
     try { await withFileLock(${JSON.stringify(lock)}, () => 1, { timeoutMs: 1500, staleMs: 500 }); console.log('got it'); }
     catch (error) { console.log('code=' + error.code); console.log(error.message); }
   `, { limitMs: 8000, uid, cwd: dir });
@@ -400,7 +400,7 @@ describe('planted metadata cache (another local user, a shared folder)', () => {
       if (entry.body.issuer === provider.issuer) fs.writeFileSync(file, JSON.stringify({ ...entry, body: { ...entry.body, issuer: 'https://impostor.example' } }));
     }
     DeviceFlow.resetInstances();
-    const { clearMetadataMemory } = await import('../src/oidc/metadata-cache.ts');
+    const { clearMetadataMemory } = await import('../src/servers/client/metadata-cache.ts');
     clearMetadataMemory();
     await store.put(key, token('at-old', 'rt-victim', -10));
     const discoveries = provider.hits['/.well-known/openid-configuration'] ?? 0;
@@ -480,7 +480,7 @@ describe('locks that spin or break', () => {
       const file = path.join(folder, 'token-store.json');
       execFileSync('mkfifo', [which === 'lock' ? `${file}.lock` : file]);
       const result = await child(`
-        import { TokenStore } from ${JSON.stringify(path.join(SRC, 'token-store.ts'))};
+        import { TokenStore } from ${JSON.stringify(path.join(SRC, 'adapters', 'store', 'file-store.ts'))};
         const store = new TokenStore({ path: ${JSON.stringify(file)}, lockTimeout: 1000 });
         try { ${which === 'store' ? 'store.get("https://a.example");' : ''} await store.put('https://a.example', { access_token: 'a', token_type: 'Bearer', expires: 9e9, refresh_token: '', refresh_expires: 0, scope: '', headers: {} }); console.log('written'); }
         catch (error) { console.log('code=' + error.code); console.log(error.message); }
@@ -516,7 +516,7 @@ describe('locks that spin or break', () => {
     const store = storeIn(path.join(dir, 'dead-lock'));
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((resolve) => dead.on('close', resolve));
-    const { lockHolder } = await import('../src/adapters/lock.ts');
+    const { lockHolder } = await import('../src/adapters/store/lock.ts');
     fs.writeFileSync(store.lockPath, JSON.stringify({ ...lockHolder(), pid: dead.pid, nonce: 'dead' }));
     const started = Date.now();
     assert.equal(await withFileLock(store.lockPath, () => 'mine', { timeoutMs: 3000, staleMs: 10_000 }), 'mine');

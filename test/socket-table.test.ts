@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import { peerOwnership } from '../src/adapters/socket-owner.ts';
+import { peerOwnership } from '../src/adapters/browser/socket-owner.ts';
 import { canonicalAddress, decodeTableAddress, ownerOf, parseSocketTable } from '../src/protocol/socket-table.ts';
 
 // Rows as a little-endian Linux prints them (x86_64): a listener on 127.0.0.1:8080, a client at 127.0.0.1:53000 connected to

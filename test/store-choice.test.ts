@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { isAuthError, MemoryTokenStore, TokenStore } from '../src/index.ts';
 import { KeyringTokenStore } from '../src/keyring.ts';
-import { chooseStore } from '../src/store-choice.ts';
+import { chooseStore } from '../src/adapters/store/choice.ts';
 import { testToken } from './fixtures/token.ts';
 import { runCli } from './helpers/cli.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideInteractive } from '../src/adapters/environment.ts';
+import { decideInteractive } from '../src/adapters/browser/environment.ts';
 import { clock, deviceCodeText, qrCode, relativeTime, styles, terminalInfo } from '../src/cli/terminal.ts';
 import type { DeviceCode } from '../src/types.ts';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { lockHolder } from '../src/adapters/lock.ts';
+import { lockHolder } from '../src/adapters/store/lock.ts';
 import { runCli } from './helpers/cli.ts';
 import { defaultStorePath, TokenStore, type Token } from '../src/index.ts';
 

@@ -1,8 +1,8 @@
 // What both CLI paths share. Light on purpose: the fast path loads it.
-import { sharedMemoryStore } from '../memory-store.ts';
-import type { TokenStoreBackend } from '../store.ts';
-import { chooseStore, isStoreName } from '../store-choice.ts';
-import { TokenStore } from '../token-store.ts';
+import { sharedMemoryStore } from '../adapters/store/memory-store.ts';
+import type { TokenStoreBackend } from '../adapters/store/contract.ts';
+import { chooseStore, isStoreName } from '../adapters/store/choice.ts';
+import { TokenStore } from '../adapters/store/file-store.ts';
 import type { Token } from '../types.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
 import type { LoginChoice, OutputKind, StoreChoice } from './args.ts';
@@ -35,7 +35,7 @@ export async function openStore(choice: StoreChoice): Promise<TokenStoreBackend>
     const url = new URL(choice.store);
     const prefix = url.searchParams.get('prefix') ?? undefined;
     url.search = '';
-    const { RedisTokenStore } = await import('../adapters/redis-store.ts');
+    const { RedisTokenStore } = await import('../adapters/store/redis-store.ts');
     return new RedisTokenStore({ url: url.toString(), prefix });
   }
   const name = choice.store?.toLowerCase();

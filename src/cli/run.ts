@@ -1,12 +1,12 @@
 // Everything the CLI does beyond printing a valid cached token: logins,
 // listing, removing, help. Loaded only when the fast path cannot answer.
-import { authenticate } from '../authenticate.ts';
+import { authenticate } from '../api/authenticate.ts';
 import { setDebugLogger } from '../debug.ts';
 import { isAuthError } from '../errors.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
-import { DEFAULT_LOGIN_TIMEOUT } from '../settings.ts';
-import { clearStore, listLogins, removeToken, storedToken } from '../store.ts';
+import { DEFAULT_LOGIN_TIMEOUT } from '../api/settings.ts';
+import { clearStore, listLogins, removeToken, storedToken } from '../adapters/store/contract.ts';
 import type { Token } from '../types.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
 import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
@@ -73,7 +73,7 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   const token = await storedToken(store, key);
   if (command.issuer !== undefined && token) {
     // A standard provider: revoke the refresh token (or else the access token) where it offers revocation.
-    const { Client } = await import('../oidc/client.ts');
+    const { Client } = await import('../servers/client/client.ts');
     try {
       const client = await Client.discover(command.issuer, command.clientId ?? '', { clientSecret: clientSecret(command, io) });
       if (client.configuration.revocation_endpoint) {

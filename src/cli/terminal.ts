@@ -1,7 +1,7 @@
 // What the person sees on stderr: colours only on a terminal without
 // NO_COLOR, a QR code of the device URL, and a spinner with the time left.
 import { renderUnicodeCompact } from 'uqr';
-import { sshHint } from '../presenter.ts';
+import { sshHint } from '../host/presenter.ts';
 import type { DeviceCode } from '../types.ts';
 
 /** What the output stream can do. */

@@ -1,7 +1,7 @@
 import { AuthError } from '../errors.ts';
 import type { DeviceCode } from '../types.ts';
-import { redact } from './redact.ts';
-import { hasControl } from './text.ts';
+import { redact } from '../errors.ts';
+import { hasControl } from '../errors.ts';
 
 /** Poll interval when the server sends none (RFC 8628 section 3.2). */
 export const DEFAULT_INTERVAL = 5;

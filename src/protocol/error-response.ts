@@ -1,5 +1,5 @@
 import { AuthError, type AuthErrorCode } from '../errors.ts';
-import { redact, redactText } from './redact.ts';
+import { redact, redactText } from '../errors.ts';
 
 /** An OAuth error as found in a response body, whichever shape it came in. */
 export interface OAuthErrorBody {

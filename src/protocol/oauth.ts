@@ -2,7 +2,7 @@
 // metadata, authorization responses, scopes, token responses.
 import { AuthError } from '../errors.ts';
 import { parseJson, successBody } from './error-response.ts';
-import { redact, redactText } from './redact.ts';
+import { redact, redactText } from '../errors.ts';
 
 export { scopeList } from './store-key.ts';
 

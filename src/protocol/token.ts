@@ -1,6 +1,6 @@
 import { AuthError } from '../errors.ts';
 import type { Token } from '../types.ts';
-import { redact } from './redact.ts';
+import { redact } from '../errors.ts';
 
 /** Lifetime assumed when a server says nothing about it (the Python client's default). */
 export const DEFAULT_LIFETIME = 180;

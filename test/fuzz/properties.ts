@@ -1,8 +1,8 @@
 // Properties of every parser that reads outside input. test/fuzz.test.ts runs
 // a short round of each in `npm test`; `npm run fuzz` runs 10,000 cases each.
 import fc from 'fast-check';
-import { retryAfterSeconds } from '../../src/adapters/http.ts';
-import { parseStoreContent, serializeStoreContent } from '../../src/adapters/store-file.ts';
+import { retryAfterSeconds } from '../../src/adapters/http/http.ts';
+import { parseStoreContent, serializeStoreContent } from '../../src/adapters/store/file-format.ts';
 import { AuthError } from '../../src/errors.ts';
 import { callbackMatches, parseCallbackQuery, providerRedirect } from '../../src/protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
@@ -11,9 +11,9 @@ import { normalizeHost } from '../../src/protocol/host.ts';
 import { parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata } from '../../src/protocol/oauth.ts';
 import { describeNetworkError } from '../../src/protocol/network-error.ts';
 import { bypassesProxy, proxySettings } from '../../src/protocol/proxy.ts';
-import { redactText } from '../../src/protocol/redact.ts';
+import { redactText } from '../../src/errors.ts';
 import { canonicalAddress, ownerOf, parseSocketTable } from '../../src/protocol/socket-table.ts';
-import { printable } from '../../src/protocol/text.ts';
+import { printable } from '../../src/errors.ts';
 import { isBearerToken, MAX_LIFETIME, parseTokenResponse } from '../../src/protocol/token.ts';
 
 /** Either a value, or an AuthError (the only failure a parser may raise). */

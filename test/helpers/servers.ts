@@ -1,7 +1,7 @@
 // Servers a test starts, closed after it with the per-process state it touched.
 import { afterEach } from 'node:test';
 import { DeviceFlow } from '../../src/index.ts';
-import { clearMetadataMemory } from '../../src/oidc/metadata-cache.ts';
+import { clearMetadataMemory } from '../../src/servers/client/metadata-cache.ts';
 
 interface Closable {
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 // Child process for the multi-process store test: puts N hosts into one store.
-import { TokenStore } from '../../src/token-store.ts';
+import { TokenStore } from '../../src/adapters/store/file-store.ts';
 import { testToken } from '../fixtures/token.ts';
 
 const [file, prefix, count] = process.argv.slice(2);

@@ -1,0 +1,166 @@
+import { decideInteractive } from '../adapters/browser/environment.ts';
+import { setDebugLogger } from '../debug.ts';
+import { AuthError } from '../errors.ts';
+import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from '../host/host-actor.ts';
+import { tokenStatus } from '../protocol/token.ts';
+import { storedToken } from '../adapters/store/contract.ts';
+import { chooseStore } from '../adapters/store/choice.ts';
+import type { AuthActorRef, AuthStateView, Unsubscribe } from '../host/views.ts';
+import type { Inspector } from '../protocol/inspection.ts';
+import { presenterOf, type Presenter } from '../host/presenter.ts';
+import { DEFAULT_LOGIN_TIMEOUT, resolveSettings, type ServerOptions } from './settings.ts';
+import type { FlowKind, Token } from '../types.ts';
+
+/** Options for {@link authenticate}. */
+export interface AuthenticateOptions extends ServerOptions, Presenter {
+  /** Skip the cached and refresh tokens: log in again. @default false */
+  force?: boolean | undefined;
+  /** Seconds a person has to finish an interactive login. @default 600 */
+  timeout?: number | undefined;
+  /**
+   * Whether a person can take part. `undefined` detects it: a terminal on
+   * stdin and stderr (where prompts go), and no batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...).
+   */
+  interactive?: boolean | undefined;
+  /** Interactive login kind: device flow with code-flow fallback (`auto`), or one of them. @default 'auto' */
+  flow?: FlowKind | undefined;
+  /**
+   * Seconds the returned token must stay valid; a cached token with less
+   * left is refreshed first. Values under 60 count as 60. @default 60
+   */
+  minValidity?: number | undefined;
+  /**
+   * Watch the login in the Stately inspector (or any xstate inspection
+   * observer): the host's actor and its children send their events here,
+   * with every token, code and verifier removed.
+   */
+  inspect?: Inspector | undefined;
+  /** Cancels this call (the login stops once no caller waits for it). */
+  signal?: AbortSignal | undefined;
+  /**
+   * Receives a line for each step: states, HTTP exchanges (method, URL
+   * without its query, status, time), lock waits, which token was used and
+   * why. Never a secret. Process-wide: the last logger given wins.
+   * `OIDC_AUTH_DEBUG=1` sends the same lines to stderr.
+   */
+  logger?: ((line: string) => void) | undefined;
+}
+
+/**
+ * A ready token for `host`: the cached one if it is valid for at least 60 s
+ * more (no request), else a refresh, else an interactive login (device flow,
+ * or the code flow where the server has no device flow), else an
+ * `AuthError` with code `login_required` that says how to log in.
+ *
+ * Concurrent calls for one host share one refresh or login.
+ *
+ * @example
+ * ```ts
+ * const token = await authenticate({ host: 'https://myapp.example.org' });
+ * await fetch('https://myapp.example.org/api', { headers: token.headers });
+ * ```
+ * @throws {AuthError} with a stable `code`.
+ */
+export async function authenticate(options: AuthenticateOptions): Promise<Token> {
+  if (options.logger) setDebugLogger(options.logger);
+  // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
+  const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options);
+  const held = key === undefined ? undefined : await rememberedActor(key)?.heldToken(options.minValidity);
+  if (held) return held;
+  const settings = resolveSettings(options);
+  const hostActor = hostActorFor(settings, options.inspect);
+  if (key !== undefined) rememberActor(key, hostActor);
+  return hostActor.run(runOptions(options));
+}
+
+/** What one call asks of the host's actor. */
+function runOptions(options: AuthenticateOptions): RunOptions {
+  const decision = decideInteractive(options.interactive);
+  return {
+    force: options.force ?? false,
+    flow: options.flow ?? 'auto',
+    interactive: decision.interactive,
+    whyNotInteractive: decision.why,
+    timeout: options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
+    minValidity: options.minValidity,
+    ...presenterOf(options),
+    signal: options.signal,
+  };
+}
+
+/**
+ * A new access token now, because a server refused the current one (an API
+ * answered 401): a refresh where the stored refresh token allows it, else a
+ * login where a person can take part, else `login_required`. Concurrent
+ * callers share the one refresh.
+ *
+ * @throws {AuthError} with a stable `code`.
+ */
+export async function reauthenticate(options: AuthenticateOptions): Promise<Token> {
+  const settings = resolveSettings(options);
+  const hostActor = hostActorFor(settings, options.inspect);
+  const stored = await storedToken(settings.store, settings.backend.key);
+  if (stored && tokenStatus({ ...stored, expires: 0 }) === 'refreshable') {
+    try {
+      return await hostActor.run({ ...runOptions(options), mode: 'refresh', refreshToken: stored.refresh_token });
+    } catch (error) {
+      if (!(error instanceof AuthError) || error.code === 'cancelled' || error.code === 'network') throw error;
+      // The refresh token is dead too: a login, where one is possible.
+    }
+  }
+  return hostActor.run({ ...runOptions(options), force: true });
+}
+
+/** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */
+function fastKey(options: AuthenticateOptions): string | undefined {
+  const storePath = chooseStore(options.store, options.appName).id;
+  const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope ?? '';
+  return `${options.host ?? ''}\n${options.issuer ?? ''}\n${options.clientId ?? ''}\n${scope}\n${storePath}`;
+}
+
+/**
+ * A live, secret-free handle on one server's token lifecycle, for UIs. Its
+ * functions are bound and stable, so they can be passed as they are:
+ * `useSyncExternalStore(handle.subscribe, handle.getSnapshot)`.
+ */
+export interface AuthStateHandle {
+  /** The current view (state, device code and seconds left, expiry, error); the same object until something changes. */
+  readonly view: AuthStateView;
+  /** The current view, as a function (the same object until something changes). */
+  getSnapshot(): AuthStateView;
+  /** Called at once with the current view, then on every change (once a second while the person is asked to act). Returns a function that unsubscribes (it also has `.unsubscribe()`). */
+  subscribe(listener: (view: AuthStateView) => void): Unsubscribe;
+  /** The host's xstate actor (`authActorOf(handle)` from `oidc-auth-client/machines` types it fully, for `@xstate/react`). Its context holds the token: do not log it. */
+  readonly actor: AuthActorRef;
+}
+
+const handles = new WeakMap<HostActor, AuthStateHandle>();
+
+/**
+ * Watch a server's lifecycle without starting anything: the same actor that
+ * `authenticate()` with the same server options uses, and the same handle
+ * for every call with those options.
+ *
+ * @example
+ * ```ts
+ * authState({ host }).subscribe((view) => render(view.state, view.deviceCode?.user_code, view.secondsLeft));
+ * await authenticate({ host });
+ * ```
+ */
+export function authState(options: ServerOptions & { inspect?: Inspector | undefined }): AuthStateHandle {
+  const hostActor = hostActorFor(resolveSettings(options), options.inspect, { watchOnly: true });
+  let handle = handles.get(hostActor);
+  if (!handle) {
+    const getSnapshot = () => hostActor.view();
+    handle = {
+      get view() {
+        return getSnapshot();
+      },
+      getSnapshot,
+      subscribe: (listener) => hostActor.subscribe(listener),
+      actor: hostActor.actor as AuthActorRef,
+    };
+    handles.set(hostActor, handle);
+  }
+  return handle;
+}

@@ -1,0 +1,106 @@
+// Calling an API for hours: a fetch (and ky hooks) that add the bearer token,
+// refresh it ahead of expiry, and on a 401 from the API get a new one and
+// retry once. The token only ever goes to the API's own origins.
+import { authenticate, reauthenticate, type AuthenticateOptions } from './authenticate.ts';
+import { baseUrl } from '../protocol/host.ts';
+import type { Token } from '../types.ts';
+import type { AfterResponseHook, BeforeRequestHook } from 'ky';
+
+/** Options for {@link authenticatedFetch} and {@link authHooks}. */
+export interface AuthenticatedFetchOptions extends AuthenticateOptions {
+  /**
+   * The origins the token may be sent to (`https://api.example.org`). Host
+   * mode default: the host's own origin. With `issuer` it must be given: the
+   * API is not the identity provider.
+   */
+  origins?: string[] | undefined;
+  /** The transport for the API's requests. @default globalThis.fetch */
+  apiFetch?: typeof globalThis.fetch | undefined;
+}
+
+function allowedOrigins(options: AuthenticatedFetchOptions): Set<string> {
+  if (options.origins !== undefined) return new Set(options.origins.map((origin) => new URL(origin).origin));
+  if (options.host !== undefined) return new Set([new URL(baseUrl(options.host)).origin]);
+  throw new TypeError('origins is required with issuer: name the API origins the token may be sent to, e.g. origins: [\'https://api.example.org\'].');
+}
+
+function withToken(headers: Headers, token: Token): Headers {
+  const copy = new Headers(headers);
+  copy.set('authorization', `Bearer ${token.access_token}`);
+  return copy;
+}
+
+/**
+ * A `fetch` with the same signature that calls the API as the logged-in
+ * person: it adds `Authorization: Bearer ...` (from {@link authenticate},
+ * so the token is refreshed ahead of expiry, per `minValidity`), and when
+ * the API answers 401 it gets a new token ({@link reauthenticate}) and
+ * retries the request once, if its body can be sent again (not a stream).
+ *
+ * The token goes only to `origins`: requests elsewhere are sent without it,
+ * and a redirect to another origin drops it (the fetch standard's rule,
+ * which Node's fetch follows).
+ *
+ * @example
+ * ```ts
+ * const api = authenticatedFetch({ host: 'https://myapp.example.org' });
+ * const response = await api('https://myapp.example.org/api/data');
+ * ```
+ */
+export function authenticatedFetch(options: AuthenticatedFetchOptions): typeof globalThis.fetch {
+  const origins = allowedOrigins(options);
+  const send = options.apiFetch ?? globalThis.fetch;
+  return async (input, init) => {
+    const request = new Request(input, init);
+    if (!origins.has(new URL(request.url).origin)) return send(request);
+    // A body that can be sent again is read once; a stream cannot be, so it gets no retry.
+    const replayable = !(init?.body instanceof ReadableStream) && !(input instanceof Request && input.bodyUsed);
+    const body = replayable && request.body !== null ? await request.arrayBuffer() : request.body;
+    const attempt = (token: Token) => send(request.url, {
+      method: request.method,
+      headers: withToken(request.headers, token),
+      body,
+      redirect: request.redirect,
+      signal: request.signal,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    const response = await attempt(await authenticate(options));
+    // Only the API's own 401 means the token was refused (a redirect may have led elsewhere).
+    if (response.status !== 401 || !replayable || !origins.has(new URL(response.url || request.url).origin)) return response;
+    await response.body?.cancel();
+    return attempt(await reauthenticate(options));
+  };
+}
+
+/** The ky hooks that {@link authHooks} returns. */
+export interface AuthKyHooks {
+  beforeRequest: BeforeRequestHook[];
+  afterResponse: AfterResponseHook[];
+}
+
+/**
+ * The same as {@link authenticatedFetch}, as `ky` hooks (ky is this SDK's
+ * HTTP client): `ky.extend({ hooks: authHooks({ host }) })`. A 401 from the
+ * API gets a new token and one retry through `ky.retry`.
+ *
+ * @example
+ * ```ts
+ * const api = ky.extend({ prefixUrl: 'https://myapp.example.org/api', hooks: authHooks({ host: 'https://myapp.example.org' }) });
+ * const data = await api.get('data').json();
+ * ```
+ */
+export function authHooks(options: AuthenticatedFetchOptions): AuthKyHooks {
+  const origins = allowedOrigins(options);
+  const ours = (request: Request) => origins.has(new URL(request.url).origin);
+  return {
+    beforeRequest: [async ({ request }) => {
+      if (ours(request)) request.headers.set('authorization', `Bearer ${(await authenticate(options)).access_token}`);
+    }],
+    afterResponse: [async ({ request, response, retryCount }) => {
+      if (response.status !== 401 || retryCount > 0 || !ours(request) || !origins.has(new URL(response.url || request.url).origin)) return undefined;
+      const token = await reauthenticate(options);
+      const { default: ky } = await import('ky');
+      return ky.retry({ request: new Request(request, { headers: withToken(request.headers, token) }), code: 'TOKEN_REFRESHED' });
+    }],
+  };
+}

@@ -1,0 +1,51 @@
+// The public, secret-free views of a host's lifecycle. Types only, and none
+// of xstate's: the root entry type-checks without xstate's declarations.
+import type { PublicDeviceCode } from '../protocol/device.ts';
+
+/** The lifecycle states, as subscribers see them. */
+export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'authenticated' | 'failed' | 'starting';
+
+/** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
+export interface AuthStateView {
+  host: string;
+  state: AuthStateName;
+  /** Runs started so far on this host's actor. */
+  run: number;
+  /** While the device flow waits: what the person must open and type. */
+  deviceCode?: PublicDeviceCode | undefined;
+  /** While the device flow waits: when its code expires (Unix seconds), for a countdown. */
+  deviceCodeExpiresAt?: number | undefined;
+  /** While the code flow waits: when the login times out (Unix seconds), for a countdown. */
+  loginExpiresAt?: number | undefined;
+  /**
+   * While the person is asked to act (a device code or a login URL shown):
+   * whole seconds left. The view is renewed once a second while they are.
+   */
+  secondsLeft?: number | undefined;
+  /** The code flow's login URL (`http://localhost:<port>/login`; it carries no state). */
+  loginUrl?: string | undefined;
+  /** Access-token expiry (Unix seconds) once authenticated. */
+  expires?: number | undefined;
+  /** Refresh-token expiry (Unix seconds) once authenticated. */
+  refreshExpires?: number | undefined;
+  /** On failure. */
+  error?: { code: string; message: string; status?: number | undefined } | undefined;
+}
+
+/**
+ * The host's xstate actor, as the root entry names it (without xstate's
+ * types): enough to subscribe, read and send. `authActorOf()` from
+ * `oidc-auth-client/machines` gives it with its full xstate type (for
+ * `@xstate/react`'s `useSelector`). Its context holds the token: never log it.
+ */
+export interface AuthActorRef {
+  readonly id: string;
+  readonly sessionId: string;
+  getSnapshot(): { readonly value: unknown; readonly status: string };
+  subscribe(listener: (snapshot: { readonly value: unknown; readonly status: string }) => void): { unsubscribe(): void };
+  send(event: { type: 'CANCEL'; reason?: string }): void;
+}
+
+/** What `subscribe` returns: call it (React's `useSyncExternalStore`) or its `unsubscribe()` to stop. */
+export type Unsubscribe = (() => void) & { unsubscribe(): void };
+
