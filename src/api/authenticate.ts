@@ -1,7 +1,8 @@
 import { decideInteractive } from '../adapters/browser/environment.ts';
 import { setDebugLogger } from '../debug.ts';
 import { AuthError } from '../errors.ts';
-import { hostActorFor, rememberActor, rememberedActor, type HostActor, type RunOptions } from '../host/host-actor.ts';
+import type { HostActor, RunOptions } from '../host/host-actor.ts';
+import { hostActorFor, rememberActor, rememberedActor } from '../host/registry.ts';
 import { tokenStatus } from '../protocol/token.ts';
 import { storedToken } from '../adapters/store/contract.ts';
 import { chooseStore } from '../adapters/store/choice.ts';

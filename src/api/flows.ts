@@ -1,5 +1,6 @@
 import { decideInteractive } from '../adapters/browser/environment.ts';
-import { actorKey, hostActorFor, resetHostActors, type HostActor } from '../host/host-actor.ts';
+import type { HostActor } from '../host/host-actor.ts';
+import { actorKey, hostActorFor, resetHostActors } from '../host/registry.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from '../host/views.ts';
 import type { Inspector } from '../protocol/inspection.ts';
 import { presenterOf, type Presenter } from '../host/presenter.ts';
