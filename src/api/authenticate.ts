@@ -64,11 +64,13 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
  */
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
   if (options.logger) setDebugLogger(options.logger);
+  // The store is chosen once per call: the fast path's key and the settings use the same one.
+  const store = chooseStore(options.store, options.appName);
   // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
-  const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options);
+  const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options, store.id);
   const held = key === undefined ? undefined : await rememberedActor(key)?.heldToken(options.minValidity);
   if (held) return held;
-  const settings = resolveSettings(options);
+  const settings = resolveSettings({ ...options, store });
   const hostActor = hostActorFor(settings, options.inspect);
   if (key !== undefined) rememberActor(key, hostActor);
   return hostActor.run(runOptions(options));
@@ -112,11 +114,10 @@ export async function reauthenticate(options: AuthenticateOptions): Promise<Toke
   return hostActor.run({ ...runOptions(options), force: true });
 }
 
-/** The options that pick a host's actor, as one string; undefined where that would cost more than a run. */
-function fastKey(options: AuthenticateOptions): string | undefined {
-  const storePath = chooseStore(options.store, options.appName).id;
+/** The options that pick a host's actor, as one string. */
+function fastKey(options: AuthenticateOptions, storeId: string): string {
   const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope ?? '';
-  return `${options.host ?? ''}\n${options.issuer ?? ''}\n${options.clientId ?? ''}\n${scope}\n${storePath}`;
+  return `${options.host ?? ''}\n${options.issuer ?? ''}\n${options.clientId ?? ''}\n${scope}\n${storeId}`;
 }
 
 /**
