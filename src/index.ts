@@ -22,10 +22,11 @@ export type { AuthStateView, AuthStateName, AuthActorRef, Unsubscribe } from './
 export type { PublicDeviceCode } from './protocol/device.ts';
 export { normalizeHost } from './protocol/host.ts';
 export { BATCH_VARIABLES } from './adapters/browser/environment.ts';
+export { Client } from './servers/client/client.ts';
 export {
-  Client, DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
-  type ClientOptions, type ClientAuthMethod, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
-} from './servers/client/client.ts';
+  DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
+  type ClientOptions, type ClientAuthMethod, type BrowserLoginOptions, type RefreshOptions, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
+} from './servers/client/options.ts';
 export { parseAuthResponse, type AuthCodeFlow, type AuthResponse, type ProviderMetadata, type TokenResponse } from './protocol/oauth.ts';
 export { validateIdToken } from './servers/client/validate.ts';
 export type { IdTokenExpectations, KeySource } from './servers/client/id-token.ts';

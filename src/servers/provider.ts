@@ -7,7 +7,8 @@ import { DEVICE_GRANT_TYPE, type AuthCodeFlow, type TokenResponse } from '../pro
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
-import type { Client, ClientOptions } from './client/client.ts';
+import type { Client } from './client/client.ts';
+import type { ClientOptions } from './client/options.ts';
 
 /** How to reach a standard provider. */
 export interface ProviderSettings {

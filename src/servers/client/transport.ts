@@ -1,0 +1,106 @@
+// How a Client talks to its provider: endpoints from the metadata, client
+// authentication (none, Basic with its RFC 6749 2.3.1 fallback, post, JWT
+// assertions), form POSTs whose errors never carry what was sent, and the
+// provider's keys for ID-token validation.
+import type { JSONWebKeySet } from 'jose';
+import { postForm, type HttpOptions } from '../../adapters/http/http.ts';
+import { AuthError, secretValues } from '../../errors.ts';
+import { parseKeySet, successJson, type ProviderMetadata } from '../../protocol/oauth.ts';
+import { cachedJson } from './metadata-cache.ts';
+import { basicHeader, signJwtAssertion, type ClientAuthMethod, type ClientOptions } from './options.ts';
+
+/** One client's way to its provider (kept private by {@link Client}). */
+export class ClientTransport {
+  readonly configuration: ProviderMetadata;
+  readonly clientId: string;
+  readonly options: ClientOptions;
+
+  constructor(configuration: ProviderMetadata, clientId: string, options: ClientOptions) {
+    this.configuration = configuration;
+    this.clientId = clientId;
+    this.options = options;
+  }
+
+  get http(): HttpOptions {
+    return { timeoutMs: (this.options.timeout ?? 30) * 1000, fetch: this.options.fetch };
+  }
+
+  endpoint(name: keyof ProviderMetadata & `${string}_endpoint`): string {
+    const url = this.configuration[name];
+    if (typeof url !== 'string') throw new AuthError('unsupported_flow', `The provider has no ${name}; this grant or call is not available there.`);
+    return url;
+  }
+
+  get authMethod(): ClientAuthMethod {
+    return this.options.clientAuthMethod ?? (this.options.clientSecret ? 'client_secret_basic' : this.options.privateKey ? 'private_key_jwt' : 'none');
+  }
+
+  /** Client authentication for a request to `endpoint`: form fields and headers. */
+  async authenticateClient(endpoint: string): Promise<{ form: Record<string, string>; headers: Record<string, string> }> {
+    const { clientSecret, privateKey } = this.options;
+    const method = this.authMethod;
+    const needSecret = () => {
+      if (!clientSecret) throw new AuthError('invalid_client', `Client authentication ${method} needs a client secret (clientSecret).`);
+      return clientSecret;
+    };
+    switch (method) {
+      case 'none':
+        return { form: { client_id: this.clientId }, headers: {} };
+      case 'client_secret_basic':
+        return { form: {}, headers: { authorization: basicHeader(this.clientId, needSecret(), true) } };
+      case 'client_secret_post':
+        return { form: { client_id: this.clientId, client_secret: needSecret() }, headers: {} };
+      case 'client_secret_jwt':
+      case 'private_key_jwt': {
+        const key = method === 'client_secret_jwt' ? new TextEncoder().encode(needSecret()) : privateKey?.key;
+        if (!key) throw new AuthError('invalid_client', 'Client authentication private_key_jwt needs a private key (privateKey).');
+        const assertion = await signJwtAssertion({
+          issuer: this.clientId, subject: this.clientId, audience: this.configuration.issuer || endpoint, key,
+          alg: method === 'client_secret_jwt' ? 'HS256' : privateKey?.alg, kid: privateKey?.kid, lifetime: 60,
+        });
+        return { form: { client_id: this.clientId, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }, headers: {} };
+      }
+    }
+  }
+
+  /** POST to an endpoint with client authentication; the JSON answer or an AuthError. */
+  async post(endpoint: string, form: Record<string, string>, what: string, signal?: AbortSignal): Promise<{ body: Record<string, unknown>; status: number }> {
+    const auth = await this.authenticateClient(endpoint);
+    try {
+      return await this.send(endpoint, { ...auth.form, ...form }, auth.headers, what, signal);
+    } catch (error) {
+      // RFC 6749 2.3.1 form-encodes id and secret before Basic; several providers compare them undecoded.
+      // When the two forms differ and the provider refuses the client, the raw form is tried once.
+      const { clientSecret } = this.options;
+      const raw = clientSecret ? basicHeader(this.clientId, clientSecret, false) : undefined;
+      if (!(error instanceof AuthError && error.code === 'invalid_client' && this.authMethod === 'client_secret_basic' && raw && raw !== auth.headers.authorization)) throw error;
+      try {
+        return await this.send(endpoint, form, { authorization: raw }, what, signal);
+      } catch (second) {
+        if (!(second instanceof AuthError)) throw second;
+        throw new AuthError(second.code, `${second.message} (Client authentication client_secret_basic was tried with the id and secret form-encoded, as RFC 6749 2.3.1 says, and then as they are; both were refused. Check the secret, or set clientAuthMethod: 'client_secret_post'.)`, { status: second.status, detail: second.detail });
+      }
+    }
+  }
+
+  async send(endpoint: string, sent: Record<string, string>, headers: Record<string, string>, what: string, signal?: AbortSignal): Promise<{ body: Record<string, unknown>; status: number }> {
+    try {
+      const response = await postForm(endpoint, sent, { ...this.http, headers, signal });
+      return { body: successJson(response.status, response.text, what, response), status: response.status };
+    } catch (error) {
+      // Whatever the request carried (codes, tokens, assertions, secrets) never comes back in an error.
+      const secrets = [...secretValues(sent), ...(this.options.clientSecret ? [this.options.clientSecret] : [])];
+      throw error instanceof AuthError ? error.withoutSecrets(secrets) : error;
+    }
+  }
+
+  /** Keys for ID-token validation: cached, refetched once for an unknown kid. */
+  keys() {
+    const url = this.configuration.jwks_uri;
+    const load = (refresh: boolean) => async (): Promise<JSONWebKeySet> => {
+      if (!url) throw new AuthError('invalid_id_token', 'The provider publishes no jwks_uri, so its ID tokens cannot be checked.');
+      return cachedJson(url, 'The provider\'s key set', this.http, this.options.cache ?? {}, parseKeySet, refresh) as Promise<JSONWebKeySet>;
+    };
+    return { keys: load(false), refetch: load(true) };
+  }
+}
