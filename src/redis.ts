@@ -16,4 +16,5 @@
  *
  * @packageDocumentation
  */
-export { RedisTokenStore, redactRedisUrl, type RedisTokenStoreOptions, type RedisConnection } from './adapters/store/redis-store.ts';
+export { RedisTokenStore, type RedisTokenStoreOptions } from './adapters/store/redis-store.ts';
+export { redactRedisUrl, type RedisConnection } from './adapters/store/redis-connection.ts';
