@@ -43,8 +43,8 @@ module.exports = {
     never('redis-only-in-its-store', 'Only the Redis store (its connection loads it) uses node-redis.', '^src/(?!adapters/store/redis-[a-z]+[.]ts$)', '^node_modules/(redis|@redis)/'),
     never('redis-store-only-from-its-entry', 'The Redis store is reached from src/redis.ts, and lazily from the CLI for --store redis://; its parts only from it.', '^src/(?!redis[.]ts$|cli/common[.]ts$|adapters/store/redis-[a-z]+[.]ts$)', '^src/adapters/store/redis-[a-z]+[.]ts$'),
     { name: 'cli-loads-redis-lazily', comment: 'The CLI loads the Redis store only for --store redis://.', severity: 'error', from: { path: '^src/cli/' }, to: { path: '^src/adapters/store/redis-store[.]ts$', dependencyTypesNot: ['dynamic-import'] } },
-    never('keyring-library-only-in-its-store', 'Only the keyring store loads @napi-rs/keyring.', '^src/(?!adapters/store/keyring-store[.]ts$)', '^node_modules/@napi-rs/keyring'),
-    { name: 'keyring-library-on-use', comment: 'The keyring store loads @napi-rs/keyring on its first call (a dynamic import), never at load time.', severity: 'error', from: { path: '^src/adapters/store/keyring-store[.]ts$' }, to: { path: '^node_modules/@napi-rs/keyring', dependencyTypesNot: ['dynamic-import'] } },
+    never('keyring-library-only-in-its-store', 'Only the keyring store (its items) loads @napi-rs/keyring.', '^src/(?!adapters/store/keyring-items[.]ts$)', '^node_modules/@napi-rs/keyring'),
+    { name: 'keyring-library-on-use', comment: 'The keyring store loads @napi-rs/keyring on its first call (a dynamic import), never at load time.', severity: 'error', from: { path: '^src/adapters/store/keyring-items[.]ts$' }, to: { path: '^node_modules/@napi-rs/keyring', dependencyTypesNot: ['dynamic-import'] } },
     { name: 'root-entry-never-loads-react-or-redis', comment: 'Importing oidc-auth-client loads neither React nor node-redis.', severity: 'error', from: { path: '^src/index[.]ts$' }, to: { path: '^node_modules/(react|@xstate/react|redis|@redis)/', reachable: true } },
   ],
   options: {

@@ -18,4 +18,5 @@
  *
  * @packageDocumentation
  */
-export { KeyringTokenStore, KEYRING_PART_SIZE, type KeyringTokenStoreOptions } from './adapters/store/keyring-store.ts';
+export { KeyringTokenStore, type KeyringTokenStoreOptions } from './adapters/store/keyring-store.ts';
+export { KEYRING_PART_SIZE } from './adapters/store/keyring-items.ts';
