@@ -34,19 +34,42 @@ export interface HttpOptions {
 /** Answers larger than this are refused: no token response is anywhere near it. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-async function readCapped(response: Response, url: string): Promise<string> {
+/**
+ * The body, up to {@link MAX_BODY_BYTES}, read until `signal` aborts. The
+ * deadline is watched here too, not only through fetch: a dripping body was
+ * seen to wait past it when the abort did not reach fetch's stream.
+ */
+async function readCapped(response: Response, url: string, signal: AbortSignal): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      reject(signal.reason);
+      void reader.cancel().catch(() => undefined);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    return await readAll(reader, response.status, url, aborted);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>, status: number, url: string, aborted: Promise<never>): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await Promise.race([reader.read(), aborted]);
     if (done) break;
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
       await reader.cancel();
       throw new AuthError('invalid_response', `The answer from ${url} is larger than ${MAX_BODY_BYTES} bytes; that is no token response. Check the host and routes.`, {
-        status: response.status,
+        status,
       });
     }
     chunks.push(value);
@@ -105,7 +128,7 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       signal,
       ...(fetch ? { fetch } : {}),
     });
-    const text = await readCapped(response, url);
+    const text = await readCapped(response, url, signal);
     debug(() => `${method} ${logUrl(url)} -> HTTP ${response.status} (${Math.round(performance.now() - started)} ms${fetch ? ', through the proxy' : ''})`);
     return {
       status: response.status,
