@@ -2,7 +2,6 @@
 // oauth2cli Client (camelCase names, same semantics), plus token exchange,
 // revocation, userinfo and the end-session URL. The grants that take more
 // than one request are in grants.ts; the way to the provider in transport.ts.
-import { randomBytes } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { postForm, request, type HttpOptions } from '../../adapters/http/http.ts';
 import { AuthError } from '../../errors.ts';
@@ -13,7 +12,7 @@ import {
 } from '../../protocol/oauth.ts';
 import * as grants from './grants.ts';
 import { cachedJson } from './metadata-cache.ts';
-import { base64url, GRANT_TYPE_TOKEN_EXCHANGE, pkcePair, type BrowserLoginOptions, type ClientOptions, type DeviceFlowPending, type DeviceFlowState, type RefreshOptions } from './options.ts';
+import { GRANT_TYPE_TOKEN_EXCHANGE, pkcePair, randomText, type BrowserLoginOptions, type ClientOptions, type DeviceFlowPending, type DeviceFlowState, type RefreshOptions } from './options.ts';
 import { ClientTransport } from './transport.ts';
 
 /**
@@ -124,8 +123,8 @@ export class Client {
   /** Start an authorization-code flow with PKCE S256, `state` and `nonce`. The result is serialisable. */
   initiateAuthCodeFlow(options: { redirectUri: string; scope?: string | string[]; state?: string; prompt?: string; loginHint?: string; maxAge?: number; extra?: Record<string, string> }): AuthCodeFlow {
     const { verifier, challenge } = pkcePair();
-    const state = options.state ?? base64url(randomBytes(16));
-    const nonce = base64url(randomBytes(16));
+    const state = options.state ?? randomText(16);
+    const nonce = randomText(16);
     const scope = scopeList(options.scope);
     // OpenID Connect Core 11: offline_access needs prompt=consent, or providers drop it (and the refresh token dies with the browser session).
     const prompt = options.prompt ?? (scope.includes('offline_access') ? 'consent' : undefined);

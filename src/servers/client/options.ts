@@ -76,8 +76,7 @@ export interface DeviceFlowPending {
   interval: number;
 }
 
-/** Bytes as base64url (no padding). */
-export const base64url = (bytes: Buffer) => bytes.toString('base64url');
+const base64url = (bytes: Buffer) => bytes.toString('base64url');
 /** RFC 6749 2.3.1: id and secret are form-encoded before Basic authentication. */
 const formEncode = (text: string) => new URLSearchParams([['', text]]).toString().slice(1);
 
@@ -96,6 +95,11 @@ export function refreshTokenIsDead(error: AuthError): boolean {
   // GitHub documents bad_refresh_token for one that is incorrect or expired.
   if (error.code === 'invalid_grant' || error.code === 'unauthorized' || error.code === 'bad_refresh_token') return true;
   return (error.code === 'invalid_request' || error.code === 'unauthorized_client') && (error.status === 400 || error.status === 401);
+}
+
+/** `bytes` random bytes as base64url (no padding): states, nonces, verifiers. */
+export function randomText(bytes: number): string {
+  return base64url(randomBytes(bytes));
 }
 
 /** A PKCE verifier (43 chars) and its S256 challenge. */
