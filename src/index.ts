@@ -25,7 +25,7 @@ export { BATCH_VARIABLES } from './adapters/browser/environment.ts';
 export { Client } from './servers/client/client.ts';
 export {
   DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
-  type ClientOptions, type ClientAuthMethod, type BrowserLoginOptions, type RefreshOptions, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
+  type ClientOptions, type ClientAuthMethod, type AuthRequestOptions, type BrowserLoginOptions, type RefreshOptions, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,
 } from './servers/client/options.ts';
 export { parseAuthResponse, type AuthCodeFlow, type AuthResponse, type ProviderMetadata, type TokenResponse } from './protocol/oauth.ts';
 export { validateIdToken } from './servers/client/validate.ts';

@@ -1,4 +1,4 @@
-// The token store contract. The file store (token-store.ts) is its default
+// The token store contract. The file store (file-store.ts) is its default
 // implementation; memory, Redis and keyring stores implement it too. The
 // host actor, the flows and the CLI talk to stores only through it.
 import { storeKey } from '../../protocol/store-key.ts';

@@ -12,7 +12,7 @@ import {
 } from '../../protocol/oauth.ts';
 import * as grants from './grants.ts';
 import { cachedJson } from './metadata-cache.ts';
-import { GRANT_TYPE_TOKEN_EXCHANGE, pkcePair, randomText, type BrowserLoginOptions, type ClientOptions, type DeviceFlowPending, type DeviceFlowState, type RefreshOptions } from './options.ts';
+import { GRANT_TYPE_TOKEN_EXCHANGE, pkcePair, randomText, type AuthRequestOptions, type BrowserLoginOptions, type ClientOptions, type DeviceFlowPending, type DeviceFlowState, type RefreshOptions } from './options.ts';
 import { ClientTransport } from './transport.ts';
 
 /**
@@ -100,24 +100,8 @@ export class Client {
   }
 
   /** The authorization URL (oauth2cli's `build_auth_request_uri`). */
-  buildAuthRequestUri(options: { responseType?: string; redirectUri?: string; scope?: string | string[]; state?: string; nonce?: string; codeChallenge?: string; prompt?: string; loginHint?: string; maxAge?: number; extra?: Record<string, string> } = {}): string {
-    const url = new URL(this.#transport.endpoint('authorization_endpoint'));
-    const params: Record<string, string | undefined> = {
-      response_type: options.responseType ?? 'code',
-      client_id: this.clientId,
-      redirect_uri: options.redirectUri,
-      scope: scopeList(options.scope).join(' ') || undefined,
-      state: options.state,
-      nonce: options.nonce,
-      code_challenge: options.codeChallenge,
-      code_challenge_method: options.codeChallenge ? 'S256' : undefined,
-      prompt: options.prompt,
-      login_hint: options.loginHint,
-      max_age: options.maxAge === undefined ? undefined : String(options.maxAge),
-      ...options.extra,
-    };
-    for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);
-    return url.toString();
+  buildAuthRequestUri(options: AuthRequestOptions = {}): string {
+    return this.#transport.authRequestUri(options);
   }
 
   /** Start an authorization-code flow with PKCE S256, `state` and `nonce`. The result is serialisable. */
@@ -237,11 +221,7 @@ export class Client {
 
   /** The RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0). */
   endSessionUrl(options: { idTokenHint?: string; postLogoutRedirectUri?: string; state?: string } = {}): string {
-    const url = new URL(this.#transport.endpoint('end_session_endpoint'));
-    url.searchParams.set('client_id', this.clientId);
-    if (options.idTokenHint) url.searchParams.set('id_token_hint', options.idTokenHint);
-    if (options.postLogoutRedirectUri) url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
-    if (options.state) url.searchParams.set('state', options.state);
-    return url.toString();
+    return this.#transport.endSessionUrl(options);
   }
+
 }

@@ -140,3 +140,6 @@ export type BrowserLoginOptions = { scope?: string | string[]; port?: number; re
 
 /** Options of `Client.obtainTokenByRefreshToken`. */
 export type RefreshOptions = { scope?: string | string[]; rtGetter?: (item: unknown) => string; onRemovingRt?: (item: unknown) => void | Promise<void>; onUpdatingRt?: false | ((item: unknown, newRt: string) => void | Promise<void>); signal?: AbortSignal };
+
+/** Options of `Client.buildAuthRequestUri`. */
+export type AuthRequestOptions = { responseType?: string; redirectUri?: string; scope?: string | string[]; state?: string; nonce?: string; codeChallenge?: string; prompt?: string; loginHint?: string; maxAge?: number; extra?: Record<string, string> };

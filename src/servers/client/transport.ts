@@ -5,9 +5,9 @@
 import type { JSONWebKeySet } from 'jose';
 import { postForm, type HttpOptions } from '../../adapters/http/http.ts';
 import { AuthError, secretValues } from '../../errors.ts';
-import { parseKeySet, successJson, type ProviderMetadata } from '../../protocol/oauth.ts';
+import { parseKeySet, scopeList, successJson, type ProviderMetadata } from '../../protocol/oauth.ts';
 import { cachedJson } from './metadata-cache.ts';
-import { basicHeader, signJwtAssertion, type ClientAuthMethod, type ClientOptions } from './options.ts';
+import { basicHeader, signJwtAssertion, type AuthRequestOptions, type ClientAuthMethod, type ClientOptions } from './options.ts';
 
 /** One client's way to its provider (kept private by {@link Client}). */
 export class ClientTransport {
@@ -102,5 +102,36 @@ export class ClientTransport {
       return cachedJson(url, 'The provider\'s key set', this.http, this.options.cache ?? {}, parseKeySet, refresh) as Promise<JSONWebKeySet>;
     };
     return { keys: load(false), refetch: load(true) };
+  }
+
+  /** The authorization URL for `options` (Client.buildAuthRequestUri). */
+  authRequestUri(options: AuthRequestOptions): string {
+    const url = new URL(this.endpoint('authorization_endpoint'));
+    const params: Record<string, string | undefined> = {
+      response_type: options.responseType ?? 'code',
+      client_id: this.clientId,
+      redirect_uri: options.redirectUri,
+      scope: scopeList(options.scope).join(' ') || undefined,
+      state: options.state,
+      nonce: options.nonce,
+      code_challenge: options.codeChallenge,
+      code_challenge_method: options.codeChallenge ? 'S256' : undefined,
+      prompt: options.prompt,
+      login_hint: options.loginHint,
+      max_age: options.maxAge === undefined ? undefined : String(options.maxAge),
+      ...options.extra,
+    };
+    for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);
+    return url.toString();
+  }
+
+  /** The RP-initiated logout URL (Client.endSessionUrl). */
+  endSessionUrl(options: { idTokenHint?: string; postLogoutRedirectUri?: string; state?: string }): string {
+    const url = new URL(this.endpoint('end_session_endpoint'));
+    url.searchParams.set('client_id', this.clientId);
+    if (options.idTokenHint) url.searchParams.set('id_token_hint', options.idTokenHint);
+    if (options.postLogoutRedirectUri) url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
+    if (options.state) url.searchParams.set('state', options.state);
+    return url.toString();
   }
 }
