@@ -7,11 +7,33 @@ import type { Token } from '../../types.ts';
 import { STORE_FORMAT_VERSION } from './file-format.ts';
 
 /**
- * The largest secret written as one keyring item, in characters. Windows'
- * Credential Manager takes at most 2,560 bytes, and macOS's Keychain has
- * refused large items (kubelogin's bug); bigger tokens are split into parts.
+ * The largest secret written as one keyring item, in characters (UTF-16
+ * code units). Windows' Credential Manager takes a blob of at most 2,560
+ * bytes and keyring-rs writes the secret there as UTF-16, two bytes a code
+ * unit: 1,280 at most, so 1,200 leaves room. The same rule holds on every
+ * platform (a store may travel between machines); on macOS
+ * @napi-rs/keyring talks to the Keychain natively, without the 4 KB line
+ * limit of `security -i`. Bigger tokens are split into parts.
  */
-export const KEYRING_PART_SIZE = 2000;
+export const KEYRING_PART_SIZE = 1200;
+
+/**
+ * `whole` in parts of at most {@link KEYRING_PART_SIZE} characters, or no
+ * parts when it fits one item. A character outside the BMP is never cut in
+ * two: a lone surrogate would not survive the keyring's UTF-8 or UTF-16.
+ */
+export function splitSecret(whole: string, size: number = KEYRING_PART_SIZE): string[] {
+  if (whole.length <= size) return [];
+  const parts: string[] = [];
+  for (let at = 0; at < whole.length;) {
+    let end = Math.min(at + size, whole.length);
+    const last = whole.charCodeAt(end - 1);
+    if (end < whole.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    parts.push(whole.slice(at, end));
+    at = end;
+  }
+  return parts;
+}
 
 /** After a keyring call fails, later calls of this store fail at once for this long (a locked keyring stays locked in a batch job). */
 const UNAVAILABLE_FOR_MS = 60_000;
@@ -156,7 +178,7 @@ export class KeyringItems {
     const { randomBytes } = await import('node:crypto');
     const generation = randomBytes(6).toString('base64url');
     const whole = JSON.stringify({ token, stored_at: now, version: STORE_FORMAT_VERSION, generation });
-    const parts = whole.length <= KEYRING_PART_SIZE ? [] : Array.from({ length: Math.ceil(whole.length / KEYRING_PART_SIZE) }, (_, part) => whole.slice(part * KEYRING_PART_SIZE, (part + 1) * KEYRING_PART_SIZE));
+    const parts = splitSecret(whole);
     const write = (account: string, text: string) => this.call('writing to the keyring', async (signal) => (await this.#entry(account)).setPassword(text, signal));
     if (parts.length === 0) await write(key, whole);
     else await Promise.all(parts.map((text, part) => write(this.#partName(key, generation, part), text)));
