@@ -1,9 +1,12 @@
 // The loopback callback: loopback only, strict about what it accepts, and
 // safe about what it reflects.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
 import os from 'node:os';
 import { afterEach, describe, it } from 'node:test';
-import { startCallbackServer, type CallbackServer } from '../src/adapters/browser/callback-server.ts';
+import { isBindRefused, startCallbackServer, type CallbackServer } from '../src/adapters/browser/callback-server.ts';
 import { authenticate, DeviceFlow, type AuthError } from '../src/index.ts';
 import { callbackMatches, type CallbackParams } from '../src/protocol/callback.ts';
 import { startWorld, type World } from './fixtures/world.ts';
@@ -129,5 +132,44 @@ describe('the loopback callback server', () => {
     assert.ok(!html.includes('<script>'), html);
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt; &amp; &quot;quotes&quot;/);
     DeviceFlow.resetInstances();
+  });
+
+  it('a port refused with EACCES (or Windows\' WSAEACCES, 10013) counts as unavailable, never as busy', () => {
+    for (const error of [{ code: 'EACCES' }, { code: 'WSAEACCES' }, { errno: 10013 }, { errno: -10013 }]) assert.equal(isBindRefused(error), true, JSON.stringify(error));
+    for (const error of [{ code: 'EADDRINUSE' }, { errno: -98 }, undefined, 'EACCES']) assert.equal(isBindRefused(error), false, JSON.stringify(error));
+  });
+
+  it('ports the system refuses (EACCES: below 1024 for an unprivileged user) are skipped; when all are refused the error says reserved, not busy; a standard provider falls back to any port', { skip: process.getuid?.() !== 0 && 'needs root to act as an unprivileged user (setpriv)' }, () => {
+    const module = JSON.stringify(path.join(import.meta.dirname, '..', 'src', 'adapters', 'browser', 'callback-server.ts'));
+    const script = `
+      import net from 'node:net';
+      import { startCallbackServer } from ${module};
+      const base = { matches: () => false, onCallback: () => {} };
+      const outcome = async (options) => { try { const s = await startCallbackServer({ ...base, ...options }); await s.close(); return { port: s.port }; } catch (e) { return { code: e.code, message: e.message }; } };
+      const free = await new Promise((resolve) => { const probe = net.createServer().listen(0, '127.0.0.1', () => { const p = probe.address().port; probe.close(() => resolve(p)); }); });
+      console.log(JSON.stringify({ free, all: await outcome({ ports: [80, 81] }), next: await outcome({ ports: [80, free] }), fallback: await outcome({ ports: [80], fallbackToAnyPort: true }) }));`;
+    const output = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', cwd: '/' });
+    const { free, all, next, fallback } = JSON.parse(output) as { free: number; all: { code: string; message: string }; next: { port: number }; fallback: { port: number } };
+    assert.equal(all.code, 'port_unavailable');
+    assert.match(all.message, /The callback ports \(80, 81\) are reserved or not allowed for this user, not busy/);
+    assert.match(all.message, /netsh interface ipv4 show excludedportrange protocol=tcp/);
+    assert.match(all.message, /\(redirectPorts, -p\), or use the device flow/);
+    assert.doesNotMatch(all.message, /Close the program that holds them/);
+    assert.equal(next.port, free, 'the refused port is skipped for the next one');
+    assert.ok(fallback.port > 1023, `a port the system chose: ${fallback.port}`);
+  });
+
+  it('a standard provider\'s login falls back to a port the system chooses when its ports are busy', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const busy = (holder.address() as net.AddressInfo).port;
+    try {
+      await assert.rejects(startCallbackServer({ ports: [busy], hostname: '127.0.0.1', matches: () => false, onCallback: () => {} }), (error: AuthError) => error.code === 'port_unavailable' && /Close the program that holds them/.test(error.message));
+      server = await startCallbackServer({ ports: [busy], fallbackToAnyPort: true, hostname: '127.0.0.1', matches: () => false, onCallback: () => {} });
+      assert.notEqual(server.port, busy);
+      assert.equal(server.redirectUri, `http://127.0.0.1:${server.port}/callback`);
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -8,6 +8,8 @@ import type { Config, DeviceCode, Token } from '../types.ts';
 export interface CallbackPlan {
   /** Ports tried in order; 0 = any free port. */
   ports: number[];
+  /** When none of `ports` can be had, a port the system chooses (standard providers accept any loopback port). */
+  fallbackToAnyPort?: boolean;
   hostname: 'localhost' | '127.0.0.1';
   /** Whether a callback belongs to the login in progress: its exact `state` (else 400, and the flow keeps listening). */
   matches: (params: CallbackParams, redirectUri: string) => boolean;

@@ -71,7 +71,7 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
       const fresh = toToken(await c.obtainTokenByRefreshToken(refreshToken, { signal }));
       return mergeRefreshed(stored ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
     },
-    callback: { ports: settings.redirectPorts ?? [0], hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
+    callback: { ports: settings.redirectPorts ?? [0], fallbackToAnyPort: true, hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
     async loginUrl(redirectUri) {
       pending = (await getClient()).initiateAuthCodeFlow({ redirectUri, scope, prompt: scope.includes('offline_access') ? 'consent' : undefined });
       return pending.authUri;

@@ -31,6 +31,12 @@ export interface CallbackServerOptions {
   /** Ports tried in order; 0 = any free port. */
   ports: readonly number[];
   /**
+   * When none of `ports` can be had, listen on a port the system chooses
+   * (RFC 8252 7.3: a provider accepts any loopback port). For standard
+   * providers; a py-oidc-auth server's provider registers exact ports.
+   */
+  fallbackToAnyPort?: boolean | undefined;
+  /**
    * `localhost` (default; serves 127.0.0.1 and ::1, the py-oidc-auth
    * redirect) or `127.0.0.1` (RFC 8252 8.3: IPv4 loopback only).
    */
@@ -240,12 +246,16 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
 
   const servers: http.Server[] = [];
   let lastError: unknown;
-  for (const port of options.ports) {
+  const refusals: unknown[] = [];
+  const ports = options.fallbackToAnyPort && !options.ports.includes(0) ? [...options.ports, 0] : options.ports;
+  for (const port of ports) {
     const v4 = createServer();
     try {
       await listen(v4, port, '127.0.0.1');
     } catch (error) {
+      // Busy (EADDRINUSE) or reserved / not allowed (EACCES, Windows' excluded ranges): the next port.
       lastError = error;
+      refusals.push(error);
       continue;
     }
     const actual = (v4.address() as AddressInfo).port;
@@ -291,6 +301,17 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     };
   }
   const tried = options.ports.join(', ');
+  if (refusals.length > 0 && refusals.every(isBindRefused)) {
+    throw new AuthError('port_unavailable', `The callback ports (${tried}) are reserved or not allowed for this user, not busy (${(lastError as Error).message}). ` +
+      'On Windows, Hyper-V and WSL reserve port ranges: see `netsh interface ipv4 show excludedportrange protocol=tcp`. ' +
+      'Pass ports outside those ranges (redirectPorts, -p), or use the device flow.', { cause: lastError });
+  }
   throw new AuthError('port_unavailable', `None of the callback ports (${tried}) is free on localhost (${(lastError as Error | undefined)?.message ?? 'no ports given'}). ` +
     'Close the program that holds them, pass other ports (redirectPorts, -p), or use the device flow.', { cause: lastError });
+}
+
+/** Whether binding failed because the port is reserved or not allowed (EACCES; Windows' WSAEACCES, 10013), not because it is busy. */
+export function isBindRefused(error: unknown): boolean {
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  return code === 'EACCES' || code === 'WSAEACCES' || errno === 10013 || errno === -10013;
 }
