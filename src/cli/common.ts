@@ -1,7 +1,7 @@
 // What both CLI paths share. Light on purpose: the fast path loads it.
 import { sharedMemoryStore } from '../adapters/store/memory-store.ts';
 import type { TokenStoreBackend } from '../adapters/store/contract.ts';
-import { chooseStore, isStoreName } from '../adapters/store/choice.ts';
+import { chooseStore, isStoreName, type StoreName } from '../adapters/store/choice.ts';
 import { TokenStore } from '../adapters/store/file-store.ts';
 import type { Token } from '../types.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
@@ -31,16 +31,26 @@ export interface CliIo {
  */
 export async function openStore(choice: StoreChoice): Promise<TokenStoreBackend> {
   if (choice.noStore) return sharedMemoryStore();
-  if (choice.store && /^rediss?:\/\//i.test(choice.store)) {
+  const kind = choice.store === undefined ? undefined : storeArgumentKind(choice.store);
+  if (choice.store && kind === 'redis') {
     const url = new URL(choice.store);
     const prefix = url.searchParams.get('prefix') ?? undefined;
     url.search = '';
     const { RedisTokenStore } = await import('../adapters/store/redis-store.ts');
     return new RedisTokenStore({ url: url.toString(), prefix });
   }
-  const name = choice.store?.toLowerCase();
-  if (name !== undefined && isStoreName(name)) return chooseStore(name, choice.appName);
+  if (kind !== undefined && kind !== 'redis' && kind !== 'path') return chooseStore(kind, choice.appName);
   return choice.store ? new TokenStore({ path: choice.store }) : chooseStore(undefined, choice.appName);
+}
+
+/**
+ * What a --store value names: a Redis URL, a store by name, or a file path
+ * (POSIX, or Windows: `C:\Users\...`, `C:/...`, UNC `\\server\share\...`).
+ */
+export function storeArgumentKind(value: string): 'redis' | 'path' | StoreName {
+  if (/^rediss?:\/\//i.test(value)) return 'redis';
+  const name = value.toLowerCase();
+  return isStoreName(name) ? name : 'path';
 }
 
 /** What goes to stdout: the token, the whole token as JSON, or an Authorization header line. */

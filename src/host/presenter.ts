@@ -1,3 +1,4 @@
+import { isWsl } from '../adapters/browser/environment.ts';
 import type { DeviceCode } from '../types.ts';
 
 /** How a run shows the person what to do. */
@@ -74,11 +75,16 @@ export function showDeviceCode(presenter: Presenter, code: DeviceCode): void {
   void openWith(presenter, code.uri);
 }
 
-/** Where the browser returns, which the provider must accept, and how to reach it when the browser runs on another machine. */
-export function sshHint(redirectUri: string): string {
+/**
+ * Where the browser returns, which the provider must accept, and how to
+ * reach it when the browser runs on another machine (SSH) or on Windows (WSL).
+ */
+export function sshHint(redirectUri: string, wsl: boolean = isWsl()): string {
   const port = new URL(redirectUri).port;
   return `The login returns to ${redirectUri}; the provider must accept exactly that redirect URI.\n` +
-    `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>`;
+    `If the browser runs on another machine, forward the callback port first: ssh -L ${port}:localhost:${port} <this host>` +
+    (wsl ? `\nThis is WSL: the browser opens on Windows, and its redirect to localhost:${port} must reach WSL. WSL forwards localhost by default; ` +
+      'if the page does not load, set localhostForwarding=true in .wslconfig, or log in with the device flow (--flow device, flow: \'device\').' : '');
 }
 
 /** Show the code-flow login URL with the SSH hint, and open it. */

@@ -1,4 +1,6 @@
-// Whether a person can take part in a login here: a terminal, or a batch job.
+// Whether a person can take part in a login here (a terminal, or a batch
+// job), and whether this is WSL, where the browser runs on Windows.
+import fs from 'node:fs';
 import type { Environment } from '../../types.ts';
 
 /**
@@ -45,4 +47,35 @@ export function decideInteractive(
   if (batch) return { interactive: false, why: `this looks like a batch job: ${batch} is set; pass --interactive (interactive: true) if a person is here` };
   if (tty.stdin && tty.stderr) return { interactive: true, why: '' };
   return { interactive: false, why: tty.stdin ? 'stderr is not a terminal' : 'stdin is not a terminal' };
+}
+
+/** What tells WSL apart (simulated in tests). */
+export interface WslSigns {
+  platform: NodeJS.Platform;
+  env: Environment;
+  /** The kernel's version line (`/proc/version`). */
+  kernelVersion(): string;
+}
+
+function kernelVersion(): string {
+  try {
+    return fs.readFileSync('/proc/version', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+let wslHere: boolean | undefined;
+
+/**
+ * Whether this is Linux under WSL, where a browser opened from here runs on
+ * Windows: `WSL_DISTRO_NAME` (or `WSL_INTEROP`) is set, or the kernel says
+ * `microsoft`. Read once per process unless `signs` are given.
+ */
+export function isWsl(signs?: Partial<WslSigns>): boolean {
+  if (signs === undefined && wslHere !== undefined) return wslHere;
+  const { platform = process.platform, env = process.env, kernelVersion: version = kernelVersion } = signs ?? {};
+  const wsl = platform === 'linux' && (!!env.WSL_DISTRO_NAME || !!env.WSL_INTEROP || /microsoft/i.test(version()));
+  if (signs === undefined) wslHere = wsl;
+  return wsl;
 }

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import os from 'node:os';
+import { isWsl, type WslSigns } from './environment.ts';
 import { canonicalAddress, ownerOf, parseSocketTable, type Endpoint } from '../../protocol/socket-table.ts';
 
 /** The tables of this network namespace, IPv4 and IPv6. */
@@ -17,10 +18,11 @@ const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 export type PeerOwnership = { verdict: 'same' } | { verdict: 'other'; uid: number | undefined } | { verdict: 'unknown'; why: string };
 
 /** Why this machine cannot tell who owns a socket, or undefined when it can. */
-export function ownerLookupMissing(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (process.platform !== 'linux' || typeof process.getuid !== 'function') return `${process.platform} publishes no socket owners`;
+export function ownerLookupMissing(signs?: Partial<WslSigns>): string | undefined {
+  const platform = signs?.platform ?? process.platform;
+  if (platform !== 'linux' || typeof process.getuid !== 'function') return `${platform} publishes no socket owners`;
   // WSL2 delivers the Windows browser's connections through a relay of its own (or, mirrored, with no local socket at all).
-  if (env.WSL_DISTRO_NAME !== undefined || env.WSL_INTEROP !== undefined || /microsoft/i.test(os.release())) return 'WSL relays the Windows browser\'s connections';
+  if (isWsl(signs)) return 'WSL relays the Windows browser\'s connections';
   return undefined;
 }
 

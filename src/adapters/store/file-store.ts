@@ -1,6 +1,5 @@
-import os from 'node:os';
 import path from 'node:path';
-import { cacheHome, tokenFileFromEnv } from './paths.ts';
+import { cacheHome, resolveStorePath, tokenFileFromEnv } from './paths.ts';
 import { loginLockBeside, withFileLock } from './lock.ts';
 import { FileCache, fileVersion } from './safe-file.ts';
 import { ensureStoreFolder, readStoreFile, writeStoreFile, type StoreContent, type StoreEntry, type WarningSink } from './file-format.ts';
@@ -27,10 +26,6 @@ export interface TokenStoreOptions {
 /** The Python client's default store path for `appName`. */
 export function defaultStorePath(appName = 'py-oidc-auth', env: Environment = process.env): string {
   return path.join(cacheHome(env), appName, 'token-store.json');
-}
-
-function expandHome(file: string): string {
-  return file === '~' || file.startsWith('~/') ? path.join(os.homedir(), file.slice(1)) : file;
 }
 
 function liveEntries(content: StoreContent, now: number): Record<string, StoreEntry> {
@@ -65,7 +60,7 @@ export class TokenStore extends BaseTokenStore {
   /** `env` gives the cache folder of the default path (`XDG_CACHE_HOME`). */
   constructor(options: TokenStoreOptions = {}, env: Environment = process.env) {
     super();
-    this.path = path.resolve(expandHome(options.path ?? defaultStorePath(options.appName, env)));
+    this.path = resolveStorePath(options.path ?? defaultStorePath(options.appName, env));
     this.#chosen = options.path !== undefined;
     this.#lockTimeout = options.lockTimeout ?? 30_000;
     this.#warn = options.onWarning ?? warnOnStderr;

@@ -85,11 +85,19 @@ function isStale(path: string, holder: Holder | undefined, staleMs: number): boo
   } catch {
     return false; // Gone already: just try again.
   }
-  // A dead holder is recognised at once only in this PID namespace and boot.
-  const here = currentNamespace();
-  if (holder && holder.hostname === os.hostname() && here !== undefined && holder.ns === here && !alive(holder.pid)) return true;
-  // Another machine (NFS), another namespace (a container), or an unreadable lock: trust only the heartbeat.
+  if (holder && deadAtOnce(holder, { hostname: os.hostname(), ns: currentNamespace() }, alive)) return true;
+  // Another machine (NFS), another namespace (a container), no /proc (Windows, macOS) or an unreadable lock: trust only the heartbeat.
   return Date.now() - mtimeMs > staleMs;
+}
+
+/**
+ * Whether a lock's holder is known dead without waiting for its heartbeat to
+ * go stale: only in this PID namespace and boot, which Linux's /proc names.
+ * Where /proc is not there (`ns` undefined: Windows, macOS) a pid proves
+ * nothing, and the heartbeat decides.
+ */
+export function deadAtOnce(holder: Holder, here: { hostname: string; ns: string | undefined }, isAlive: (pid: number) => boolean): boolean {
+  return holder.hostname === here.hostname && here.ns !== undefined && holder.ns === here.ns && !isAlive(holder.pid);
 }
 
 /**

@@ -1,5 +1,6 @@
-// Where stores live by default: the user's cache folder, and the token file
-// the environment names.
+// Where stores live: the user's cache folder by default, the token file the
+// environment names, and a store path as the person typed it (POSIX or
+// Windows: `C:\Users\...`, UNC `\\server\share\...`, `~`).
 import os from 'node:os';
 import path from 'node:path';
 import type { Environment } from '../../types.ts';
@@ -13,4 +14,22 @@ export function tokenFileFromEnv(env: Environment = process.env): string | undef
 /** The user's cache folder: `$XDG_CACHE_HOME`, else `~/.cache` (where the Python client keeps its store too). */
 export function cacheHome(env: Environment = process.env): string {
   return env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+}
+
+/** The path rules of a platform (`path.posix` or `path.win32`; tests pass the other one). */
+export interface PathRules {
+  sep: string;
+  isAbsolute(file: string): boolean;
+  resolve(...parts: string[]): string;
+  join(...parts: string[]): string;
+}
+
+/**
+ * A store path as given (`--store`, `OIDC_TOKEN_FILE`, the `path` option)
+ * made absolute: `~` and `~/` (and `~\` on Windows) mean the home folder;
+ * a drive or UNC path on Windows is taken as it is.
+ */
+export function resolveStorePath(file: string, rules: PathRules = path, home: () => string = os.homedir): string {
+  const tilde = file === '~' || file.startsWith('~/') || (rules.sep === '\\' && file.startsWith('~\\'));
+  return rules.resolve(tilde ? rules.join(home(), file.slice(1)) : file);
 }
