@@ -3,12 +3,15 @@
 // given as those platforms give them. CI runs Linux only; README
 // "Platforms" says what is tested where.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { isWsl } from '../src/adapters/browser/environment.ts';
 import { ownerLookupMissing } from '../src/adapters/browser/socket-owner.ts';
 import { deadAtOnce } from '../src/adapters/store/lock.ts';
 import { resolveStorePath } from '../src/adapters/store/paths.ts';
+import { TokenStore } from '../src/adapters/store/file-store.ts';
 import { storeArgumentKind } from '../src/cli/common.ts';
 import { sshHint } from '../src/host/presenter.ts';
 
@@ -62,6 +65,22 @@ describe('Windows paths (simulated with path.win32)', () => {
     for (const value of ['C:\\Users\\ada\\tokens.json', 'c:/tokens.json', '\\\\fileserver\\projects\\tokens.json', '/home/ada/tokens.json', 'tokens.json']) assert.equal(storeArgumentKind(value), 'path', value);
     assert.equal(storeArgumentKind('REDIS://127.0.0.1:6379'), 'redis');
     assert.equal(storeArgumentKind('Keyring'), 'keyring');
+  });
+
+  it('a token file with Windows line endings (saved by an editor there, or `--json > token.json` in PowerShell) is read', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-crlf-'));
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const single = path.join(dir, 'token.json');
+      fs.writeFileSync(single, JSON.stringify({ access_token: 'at-crlf', token_type: 'Bearer', expires: now + 3600, refresh_token: 'rt', refresh_expires: now + 7200, scope: 'openid' }, undefined, 2).replace(/\n/g, '\r\n') + '\r\n', { mode: 0o600 });
+      assert.equal((await new TokenStore({ path: single }).get('https://any.example'))?.access_token, 'at-crlf', 'OIDC_TOKEN_FILE shape');
+      const store = path.join(dir, 'token-store.json');
+      await new TokenStore({ path: store }).put('https://app.example', { access_token: 'at-entry', token_type: 'Bearer', expires: now + 3600, refresh_token: 'rt', refresh_expires: now + 7200, scope: '', headers: { Authorization: 'Bearer at-entry' } });
+      fs.writeFileSync(store, fs.readFileSync(store, 'utf8').replace(/\n/g, '\r\n'), { mode: 0o600 });
+      assert.equal((await new TokenStore({ path: store }).get('https://app.example'))?.access_token, 'at-entry', 'the store file, saved again with CRLF');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a dead lock holder is recognised at once only where /proc names the PID namespace and boot; elsewhere the heartbeat decides', () => {

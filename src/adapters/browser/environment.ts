@@ -51,7 +51,7 @@ export function decideInteractive(
 
 /** What tells WSL apart (simulated in tests). */
 export interface WslSigns {
-  platform: NodeJS.Platform;
+  platform: string;
   env: Environment;
   /** The kernel's version line (`/proc/version`). */
   kernelVersion(): string;
