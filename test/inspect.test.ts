@@ -46,6 +46,10 @@ describe('watching a login', () => {
       assert.ok(secret.length > 8 && at < 0, `no secret in the inspection stream: ${all.slice(Math.max(0, at - 300), at + 60)}`);
     }
     assert.match(all, /\[redacted\]/, 'the secrets were there and were removed');
+    // The adapters find their host through a reference in the machines' inputs: the inspector sees only its name.
+    const ports = [...all.matchAll(/"port":(\{[^}]*\})/g)].map((match) => match[1]);
+    assert.ok(ports.length > 0, 'the host reference travels in the inputs and contexts');
+    assert.deepEqual([...new Set(ports)], [JSON.stringify({ host: world.app.host.replace(/\/$/, '') })]);
   });
 
   it('authState(): a view with the device code, its expiry and seconds left, then the token expiry; the raw actor too', async () => {

@@ -1,7 +1,8 @@
 // The owner of one host's lifecycle in this process: it starts a run or lets
 // a caller join the one in flight, settles the callers, gives secret-free
 // views to subscribers and sends sanitised events to inspectors. The
-// adapters are wired in by wiring.ts; the held token lives in held-token.ts.
+// adapters are wired in by wiring.ts (they reach this actor through the
+// port in the machine's input); the held token lives in held-token.ts.
 import { createActor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { StoreLease } from '../adapters/store/contract.ts';
 import { debug, debugging } from '../debug.ts';
@@ -15,7 +16,7 @@ import { HeldToken } from './held-token.ts';
 import { presenterOf, type Presenter } from './presenter.ts';
 import { viewOf } from './view-of.ts';
 import type { AuthStateView, Unsubscribe } from './views.ts';
-import { wiredMachine, type WiredHost } from './wiring.ts';
+import { hostPort, wiredMachine, type WiredHost } from './wiring.ts';
 
 /** One call's wishes: the machine's request plus how to show things and when to give up. */
 export interface RunOptions extends Omit<AuthRequest, 'mode'>, Presenter {
@@ -40,7 +41,7 @@ function isSettled(snapshot: Snapshot): boolean {
  */
 export class HostActor implements WiredHost {
   readonly key: string;
-  readonly actor: Actor<ReturnType<typeof wiredMachine>>;
+  readonly actor: Actor<typeof wiredMachine>;
   readonly tokens: HeldToken;
   #settings: HostSettings;
   #presenter: Presenter = {};
@@ -54,7 +55,7 @@ export class HostActor implements WiredHost {
     this.key = backend.key;
     this.tokens = new HeldToken(this.key, () => this.#settings.store);
     if (inspect) this.#inspectors.add(inspect);
-    this.actor = createActor(wiredMachine(this), { input: { host: backend.key, command: backend.command }, inspect: inspect ? sanitizingInspector(inspect) : undefined });
+    this.actor = createActor(wiredMachine, { input: { host: backend.key, command: backend.command, port: hostPort(this) }, inspect: inspect ? sanitizingInspector(inspect) : undefined });
     this.actor.subscribe({
       next: (snapshot) => {
         this.#track(snapshot);

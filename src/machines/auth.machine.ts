@@ -7,7 +7,7 @@ import type { DeviceCode, FlowKind, Token } from '../types.ts';
 import { codeFlowMachine } from './code-flow.machine.ts';
 import { seconds } from './delays.ts';
 import { deviceFlowMachine } from './device-flow.machine.ts';
-import { asAuthError, notProvided } from './shared.ts';
+import { asAuthError, notProvided, type HostPort } from './shared.ts';
 
 /** One run of the lifecycle, as the caller asked for it. */
 export interface AuthRequest {
@@ -54,6 +54,8 @@ export interface AuthContext {
   redirectUri?: string | undefined;
   /** Seconds ticked while the person is asked to act (the device code or the login URL shown): one new snapshot a second, for countdowns. */
   ticks: number;
+  /** The host's reference for its adapters, handed to every invoked actor. */
+  port?: HostPort | undefined;
 }
 
 /** Events a host's actor accepts. */
@@ -68,6 +70,8 @@ export interface AuthInput {
   host: string;
   /** The CLI command that logs in to this server. @default `oidc-auth <host>` */
   command?: string | undefined;
+  /** The host's reference for its adapters (opaque here), handed to every invoked actor. */
+  port?: HostPort | undefined;
 }
 
 function loginRequired(host: string, command: string, why: string, refreshError?: AuthError): AuthError {
@@ -106,10 +110,10 @@ export const authMachine = setup({
     input: {} as AuthInput,
   },
   actors: {
-    loadToken: fromPromise<CachedToken, { host: string; minValidity: number }>(notProvided('loadToken')),
-    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined; minValidity: number }>(notProvided('refreshToken')),
+    loadToken: fromPromise<CachedToken, { host: string; minValidity: number; port?: HostPort | undefined }>(notProvided('loadToken')),
+    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined; minValidity: number; port?: HostPort | undefined }>(notProvided('refreshToken')),
     // Without a shared store there is nobody to wait for: go at once.
-    loginTurn: fromPromise<{ token?: Token | undefined }, { host: string; timeout: number; minValidity: number; force: boolean }>(async () => ({})),
+    loginTurn: fromPromise<{ token?: Token | undefined }, { host: string; timeout: number; minValidity: number; force: boolean; port?: HostPort | undefined }>(async () => ({})),
     deviceFlow: deviceFlowMachine,
     codeFlow: codeFlowMachine,
   },
@@ -147,6 +151,7 @@ export const authMachine = setup({
   context: ({ input }) => ({
     host: input.host,
     command: input.command ?? `oidc-auth ${input.host}`,
+    port: input.port,
     run: 0,
     request: undefined,
     token: undefined,
@@ -171,7 +176,7 @@ export const authMachine = setup({
     cached: {
       invoke: {
         src: 'loadToken',
-        input: ({ context }) => ({ host: context.host, minValidity: context.request?.minValidity ?? 0 }),
+        input: ({ context }) => ({ host: context.host, minValidity: context.request?.minValidity ?? 0, port: context.port }),
         onDone: [
           {
             guard: { type: 'valid', params: ({ event }) => ({ status: event.output.status }) },
@@ -188,7 +193,7 @@ export const authMachine = setup({
     refreshing: {
       invoke: {
         src: 'refreshToken',
-        input: ({ context }) => ({ host: context.host, refreshToken: context.request?.refreshToken, minValidity: context.request?.minValidity ?? 0 }),
+        input: ({ context }) => ({ host: context.host, refreshToken: context.request?.refreshToken, minValidity: context.request?.minValidity ?? 0, port: context.port }),
         onDone: { target: 'authenticated', actions: assign({ token: ({ event }) => event.output }) },
         onError: [
           { guard: 'refreshMode', target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
@@ -212,7 +217,7 @@ export const authMachine = setup({
     'awaiting-login-turn': {
       invoke: {
         src: 'loginTurn',
-        input: ({ context }) => ({ host: context.host, timeout: context.request?.timeout ?? 0, minValidity: context.request?.minValidity ?? 0, force: context.request?.force === true }),
+        input: ({ context }) => ({ host: context.host, timeout: context.request?.timeout ?? 0, minValidity: context.request?.minValidity ?? 0, force: context.request?.force === true, port: context.port }),
         onDone: [
           {
             guard: ({ event }) => event.output.token !== undefined,
@@ -232,7 +237,7 @@ export const authMachine = setup({
       invoke: {
         id: 'device',
         src: 'deviceFlow',
-        input: ({ context }) => ({ code: context.request?.deviceCode }),
+        input: ({ context }) => ({ code: context.request?.deviceCode, port: context.port }),
         onDone: [
           {
             guard: ({ event }) => event.output.ok,
@@ -268,6 +273,7 @@ export const authMachine = setup({
       invoke: {
         id: 'code',
         src: 'codeFlow',
+        input: ({ context }) => ({ port: context.port }),
         onDone: [
           {
             guard: ({ event }) => event.output.ok,

@@ -2,7 +2,7 @@ import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xs
 import { AuthError } from '../errors.ts';
 import type { CallbackParams } from '../protocol/callback.ts';
 import type { Token } from '../types.ts';
-import { asAuthError, notProvided } from './shared.ts';
+import { asAuthError, notProvided, type HostPort } from './shared.ts';
 
 /** What the code flow ends with. */
 export type CodeFlowOutput = { ok: true; token: Token } | { ok: false; error: AuthError };
@@ -24,6 +24,13 @@ export interface CodeFlowContext {
   params: CallbackParams | undefined;
   token: Token | undefined;
   error: AuthError | undefined;
+  /** The host's reference for its adapters, handed to every invoked actor. */
+  port?: HostPort | undefined;
+}
+
+/** Input of the code flow. */
+export interface CodeFlowInput {
+  port?: HostPort | undefined;
 }
 
 /** How long the browser's callback request may wait for its answer page once the flow is over. */
@@ -38,15 +45,16 @@ const RESPOND_GRACE_MS = 2000;
 export const codeFlowMachine = setup({
   types: {
     context: {} as CodeFlowContext,
+    input: {} as CodeFlowInput,
     events: {} as CallbackServerEvent,
     output: {} as CodeFlowOutput,
   },
   actors: {
-    callbackServer: fromCallback<CallbackServerCommand>(() => {
+    callbackServer: fromCallback<CallbackServerCommand, { port?: HostPort | undefined }>(() => {
       throw new AuthError('unexpected', 'The actor "callbackServer" was not provided; wire it in with machine.provide().');
     }),
-    exchangeCode: fromPromise<Token, { params: CallbackParams; redirectUri: string }>(notProvided('exchangeCode')),
-    saveToken: fromPromise<void, { token: Token }>(notProvided('saveToken')),
+    exchangeCode: fromPromise<Token, { params: CallbackParams; redirectUri: string; port?: HostPort | undefined }>(notProvided('exchangeCode')),
+    saveToken: fromPromise<void, { token: Token; port?: HostPort | undefined }>(notProvided('saveToken')),
   },
   actions: {
     announce: sendParent(({ context }) => ({ type: 'code.url', url: context.loginUrl as string, redirectUri: context.redirectUri as string })),
@@ -62,8 +70,8 @@ export const codeFlowMachine = setup({
   },
 }).createMachine({
   id: 'codeFlow',
-  context: { redirectUri: undefined, loginUrl: undefined, params: undefined, token: undefined, error: undefined },
-  invoke: { id: 'server', src: 'callbackServer' },
+  context: ({ input }) => ({ redirectUri: undefined, loginUrl: undefined, params: undefined, token: undefined, error: undefined, port: input.port }),
+  invoke: { id: 'server', src: 'callbackServer', input: ({ context }) => ({ port: context.port }) },
   initial: 'listening',
   states: {
     listening: {
@@ -97,7 +105,7 @@ export const codeFlowMachine = setup({
     exchanging: {
       invoke: {
         src: 'exchangeCode',
-        input: ({ context }) => ({ params: context.params as CallbackParams, redirectUri: context.redirectUri as string }),
+        input: ({ context }) => ({ params: context.params as CallbackParams, redirectUri: context.redirectUri as string, port: context.port }),
         onDone: { target: 'saving', actions: assign({ token: ({ event }) => event.output }) },
         onError: { target: 'reportingFailure', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
       },
@@ -105,7 +113,7 @@ export const codeFlowMachine = setup({
     saving: {
       invoke: {
         src: 'saveToken',
-        input: ({ context }) => ({ token: context.token as Token }),
+        input: ({ context }) => ({ token: context.token as Token, port: context.port }),
         onDone: 'reportingSuccess',
         onError: { target: 'reportingFailure', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
       },

@@ -3,7 +3,7 @@ import type { AuthError } from '../errors.ts';
 import { isRetriable } from '../protocol/error-response.ts';
 import type { DeviceCode, Token } from '../types.ts';
 import { seconds } from './delays.ts';
-import { asAuthError, notProvided } from './shared.ts';
+import { asAuthError, notProvided, type HostPort } from './shared.ts';
 
 /** What the device flow ends with. */
 export type DeviceFlowOutput =
@@ -13,6 +13,8 @@ export type DeviceFlowOutput =
 /** Input: a device code the caller already has (skip the request), or none. */
 export interface DeviceFlowInput {
   code?: DeviceCode | undefined;
+  /** The host's reference for its adapters, handed to every invoked actor. */
+  port?: HostPort | undefined;
 }
 
 /** Context of the device flow. `code.device_code` is a secret. */
@@ -25,6 +27,7 @@ export interface DeviceFlowContext {
   token: Token | undefined;
   error: AuthError | undefined;
   unsupported: boolean;
+  port?: HostPort | undefined;
 }
 
 /** Longest wait between polls after network trouble. */
@@ -43,9 +46,9 @@ export const deviceFlowMachine = setup({
     output: {} as DeviceFlowOutput,
   },
   actors: {
-    requestDeviceCode: fromPromise<DeviceCode>(notProvided('requestDeviceCode')),
-    pollToken: fromPromise<Token, { deviceCode: string }>(notProvided('pollToken')),
-    saveToken: fromPromise<void, { token: Token }>(notProvided('saveToken')),
+    requestDeviceCode: fromPromise<DeviceCode, { port?: HostPort | undefined }>(notProvided('requestDeviceCode')),
+    pollToken: fromPromise<Token, { deviceCode: string; port?: HostPort | undefined }>(notProvided('pollToken')),
+    saveToken: fromPromise<void, { token: Token; port?: HostPort | undefined }>(notProvided('saveToken')),
   },
   actions: {
     announce: sendParent(({ context }) => ({ type: 'device.code', code: context.code as DeviceCode })),
@@ -70,6 +73,7 @@ export const deviceFlowMachine = setup({
     token: undefined,
     error: undefined,
     unsupported: false,
+    port: input.port,
   }),
   initial: 'start',
   states: {
@@ -79,6 +83,7 @@ export const deviceFlowMachine = setup({
     requesting: {
       invoke: {
         src: 'requestDeviceCode',
+        input: ({ context }) => ({ port: context.port }),
         onDone: {
           target: 'active',
           actions: [assign({ code: ({ event }) => event.output, interval: ({ event }) => event.output.interval }), 'announce'],
@@ -110,7 +115,7 @@ export const deviceFlowMachine = setup({
         polling: {
           invoke: {
             src: 'pollToken',
-            input: ({ context }) => ({ deviceCode: (context.code as DeviceCode).device_code }),
+            input: ({ context }) => ({ deviceCode: (context.code as DeviceCode).device_code, port: context.port }),
             onDone: {
               target: '#deviceFlow.saving',
               actions: assign({ token: ({ event }) => event.output, failures: 0 }),
@@ -143,7 +148,7 @@ export const deviceFlowMachine = setup({
     saving: {
       invoke: {
         src: 'saveToken',
-        input: ({ context }) => ({ token: context.token as Token }),
+        input: ({ context }) => ({ token: context.token as Token, port: context.port }),
         onDone: 'done',
         onError: { target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
       },

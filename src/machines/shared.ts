@@ -17,3 +17,12 @@ export function asAuthError(value: unknown): AuthError {
   const message = value instanceof Error ? value.message : String(value);
   return new AuthError('unexpected', `Unexpected failure: ${message}`, { cause: value });
 }
+
+/**
+ * What the adapters of a host are handed in every invoked actor's input: an
+ * opaque reference to their host, passed down the machines untouched. It
+ * holds no secret (it serialises as `{ host }`), so inspectors may see it.
+ */
+export interface HostPort {
+  readonly host: string;
+}
