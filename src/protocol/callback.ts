@@ -38,8 +38,8 @@ export function verifierFromState(state: string | undefined): string | undefined
   return verifier === '' ? undefined : verifier;
 }
 
-/** Compare two strings in time that does not depend on where they differ. */
-function sameText(a: string, b: string): boolean {
+/** Compare two strings in time that does not depend on where they differ (states, one-time secrets). */
+export function sameText(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i += 1) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);

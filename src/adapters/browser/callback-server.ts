@@ -1,8 +1,8 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AuthError } from '../../errors.ts';
-import { parseCallbackQuery, type CallbackParams } from '../../protocol/callback.ts';
+import { parseCallbackQuery, sameText, type CallbackParams } from '../../protocol/callback.ts';
 import { peerOwnership, type PeerOwnership } from './socket-owner.ts';
 
 /** A running loopback receiver for the code-flow redirect. */
@@ -120,14 +120,6 @@ function isLoopbackHost(host: string | undefined, port: number): boolean {
   return host === `localhost:${port}` || host === `127.0.0.1:${port}` || host === `[::1]:${port}`;
 }
 
-/** Compare two secrets in constant time. */
-function sameSecret(a: string | undefined, b: string): boolean {
-  if (a === undefined) return false;
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
 /** The value of cookie `name` in a `Cookie` header. */
 function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const pair of (header ?? '').split(';')) {
@@ -194,7 +186,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     if (!isLoopbackHost(req.headers.host, listeningPort)) return void send(res, 421, 'Wrong host', 'This server answers only on localhost.');
     if (req.method !== 'GET') return void send(res, 405, 'Method not allowed', 'Only GET is served here.');
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith('/login/') && sameSecret(url.pathname.slice('/login/'.length), loginSecret)) {
+    if (url.pathname.startsWith('/login/') && sameText(url.pathname.slice('/login/'.length), loginSecret)) {
       if (accepted) return void send(res, 409, 'Login already finished', 'This login has already received its answer. Return to the terminal.');
       if (!loginTarget) return void send(res, 503, 'Not ready', 'The login is not ready yet. Reload this page in a moment.');
       if (loginOpened) {
@@ -218,7 +210,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     if (!options.matches(params, redirectUri)) {
       return void send(res, 400, 'Not this login', 'This callback does not belong to the login in progress. Return to the terminal and start the login again if needed.');
     }
-    if (bindToBrowser && !sameSecret(cookieValue(req.headers.cookie, cookieName()), browserSecret)) {
+    if (bindToBrowser && !sameText(cookieValue(req.headers.cookie, cookieName()) ?? '', browserSecret)) {
       refused('foreign-callback');
       return void send(res, 403, 'Not from the login\'s browser', 'This callback did not come from the browser that opened the login address, so it was refused. ' +
         'Finish the login in the browser where it started.');
@@ -245,8 +237,8 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
   };
 
   const servers: http.Server[] = [];
-  let lastError: unknown;
-  const refusals: unknown[] = [];
+  /** Why each port could not be had, in order. */
+  const failures: unknown[] = [];
   const ports = options.fallbackToAnyPort && !options.ports.includes(0) ? [...options.ports, 0] : options.ports;
   for (const port of ports) {
     const v4 = createServer();
@@ -254,8 +246,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       await listen(v4, port, '127.0.0.1');
     } catch (error) {
       // Busy (EADDRINUSE) or reserved / not allowed (EACCES, Windows' excluded ranges): the next port.
-      lastError = error;
-      refusals.push(error);
+      failures.push(error);
       continue;
     }
     const actual = (v4.address() as AddressInfo).port;
@@ -271,7 +262,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
           // Someone else answers localhost on IPv6 at this port: the browser might reach them. Next port.
-          lastError = error;
+          failures.push(error);
           servers.length = 0;
           await closeServer(v4);
           continue;
@@ -301,7 +292,8 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     };
   }
   const tried = options.ports.join(', ');
-  if (refusals.length > 0 && refusals.every(isBindRefused)) {
+  const lastError = failures.at(-1);
+  if (failures.length > 0 && failures.every(isBindRefused)) {
     throw new AuthError('port_unavailable', `The callback ports (${tried}) are reserved or not allowed for this user, not busy (${(lastError as Error).message}). ` +
       'On Windows, Hyper-V and WSL reserve port ranges: see `netsh interface ipv4 show excludedportrange protocol=tcp`. ' +
       'Pass ports outside those ranges (redirectPorts, -p), or use the device flow.', { cause: lastError });
