@@ -11,6 +11,7 @@ import { authenticate, DeviceFlow, type AuthError } from '../src/index.ts';
 import { callbackMatches, type CallbackParams } from '../src/protocol/callback.ts';
 import { startWorld, type World } from './fixtures/world.ts';
 import { accepts } from './helpers/ports.ts';
+import { CookieJar } from './fixtures/person.ts';
 
 let server: CallbackServer | undefined;
 let world: World | undefined;
@@ -25,11 +26,13 @@ function nonLoopbackAddress(): string | undefined {
   return Object.values(os.networkInterfaces()).flat().find((info) => info && info.family === 'IPv4' && !info.internal)?.address;
 }
 
-/** Open the server's one-time login address as a browser: the cookie it sets, as a `Cookie` header. */
-async function openedLoginAddress(started: CallbackServer): Promise<string> {
-  const opened = await fetch(started.startUrl.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
+/** Open a one-time login address as a browser: where it redirects, and the cookie it sets as a `Cookie` header. */
+async function openLoginAddress(startUrl: string): Promise<{ location: string; cookie: string }> {
+  const opened = await fetch(startUrl.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
   assert.equal(opened.status, 302);
-  return opened.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+  const jar = new CookieJar();
+  jar.take(opened);
+  return { location: opened.headers.get('location') ?? '', cookie: jar.header };
 }
 
 describe('the loopback callback server', () => {
@@ -48,7 +51,7 @@ describe('the loopback callback server', () => {
     server.setLoginTarget('http://provider.example/auth');
     const base = server.redirectUri.replace('localhost', '127.0.0.1');
     const good = `${base}?code=c1&state=${encodeURIComponent(expected)}`;
-    const headers = { cookie: await openedLoginAddress(server) };
+    const headers = { cookie: (await openLoginAddress(server.startUrl)).cookie };
     const wrong = await fetch(`${base}?code=c0&state=${encodeURIComponent('r|http://localhost:1/callback|v')}`);
     assert.equal(wrong.status, 400);
     assert.equal(wrong.headers.get('cache-control'), 'no-store');
@@ -119,10 +122,8 @@ describe('the loopback callback server', () => {
     const login = authenticate({
       host: world.app.host, store: world.store, interactive: true, flow: 'code', redirectPorts: [0], openBrowser: false,
       onLoginUrl: async (url, redirectUri) => {
-        const opened = await fetch(url.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
-        const provider = opened.headers.get('location') ?? '';
-        const state = encodeURIComponent(new URL(provider).searchParams.get('state') ?? '');
-        const cookie = opened.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+        const { location, cookie } = await openLoginAddress(url);
+        const state = encodeURIComponent(new URL(location).searchParams.get('state') ?? '');
         pageText = fetch(`${redirectUri.replace('localhost', '127.0.0.1')}?state=${state}&error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script> & "quotes"')}`, { headers: { cookie } })
           .then((response) => response.text());
       },

@@ -20,6 +20,7 @@ import { google } from './providers/google.ts';
 import { keycloak } from './providers/keycloak.ts';
 import { okta } from './providers/okta.ts';
 import { startBroker, type BrokerServer } from './providers/py-oidc-auth-broker.ts';
+import { CookieJar } from './fixtures/person.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-conformance-'));
 process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
@@ -43,15 +44,11 @@ const quietLogin = { interactive: true, openBrowser: false as const, onDeviceCod
 async function browse(start: string): Promise<number> {
   let url = start;
   // Like a browser, it keeps the cookies it is given (the loopback login address sets one that its callback must carry).
-  const cookies = new Map<string, string>();
+  const cookies = new CookieJar();
   for (let hop = 0; hop < 6; hop += 1) {
-    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const cookie = cookies.header;
     const response = await fetch(url.replace('//localhost:', '//127.0.0.1:'), { redirect: 'manual', headers: cookie ? { cookie } : {} });
-    for (const set of response.headers.getSetCookie()) {
-      const [pair = ''] = set.split(';');
-      const at = pair.indexOf('=');
-      if (at > 0) cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
-    }
+    cookies.take(response);
     const next = response.headers.get('location');
     if (!next) return response.status;
     url = new URL(next, url).toString();
