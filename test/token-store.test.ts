@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { lockHolder } from '../src/adapters/store/lock.ts';
+import { acquireFileLock, lockHolder } from '../src/adapters/store/lock.ts';
 import { runCli } from './helpers/cli.ts';
 import { defaultStorePath, TokenStore, type Token } from '../src/index.ts';
 
@@ -99,6 +99,17 @@ describe('TokenStore', () => {
     await assert.rejects(store.put('https://a.example.org', token('a')), (error: unknown) =>
       (error as { code?: string }).code === 'lock_timeout' && (error as Error).message.includes(`${file}.lock`) && (error as Error).message.includes(String(process.pid)));
     assert.ok(fs.existsSync(`${file}.lock`), 'a live holder keeps its lock');
+  });
+
+  it('a lock whose holder has created but not yet named it: the waiter names the holder, not "an unknown process"', async () => {
+    const lock = path.join(dir, 'turn.lock');
+    fs.writeFileSync(lock, ''); // created (O_EXCL) and not yet written: how another process's lock looks for a moment
+    setTimeout(() => fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, hostname: os.hostname(), nonce: 'other' })), 15);
+    setTimeout(() => fs.rmSync(lock, { force: true }), 200);
+    const told: unknown[] = [];
+    const lease = await acquireFileLock(lock, { timeoutMs: 5000, onWait: (holder) => told.push(holder && { pid: holder.pid, hostname: holder.hostname }) });
+    lease.release();
+    assert.deepEqual(told, [{ pid: process.pid, hostname: os.hostname() }]);
   });
 
   it('four processes writing at once lose no entry', async () => {

@@ -173,11 +173,14 @@ export async function acquireFileLock(path: string, options: FileLockOptions & {
   let unbreakable: string | undefined;
   const started = Date.now();
   let waited = false;
+  let tries = 0;
   for (;;) {
     if (options.signal?.aborted) throw new AuthError('cancelled', `Stopped waiting for the lock ${path}.`);
     if (tryCreate(path, me)) break;
     const holder = readHolder(path);
-    if (!waited) {
+    tries += 1;
+    // A holder writes its name just after creating the file: an empty one is read again before the wait is told as "an unknown process".
+    if (!waited && (holder !== undefined || tries >= 4)) {
       waited = true;
       debug(() => `waiting for the lock ${path}, held by ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'an unknown process'}`);
       options.onWait?.(holder);
