@@ -15,8 +15,10 @@ export {
 export { MemoryTokenStore } from './adapters/store/memory-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './api/flows.ts';
 export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions } from './errors.ts';
-export { DEFAULT_CONFIG, type Config, type Token, type DeviceCode, type FlowKind, type Environment } from './types.ts';
-export type { ServerOptions } from './api/settings.ts';
+export { DEFAULT_CONFIG, type Config, type Token, type Identity, type DeviceCode, type FlowKind, type Environment } from './types.ts';
+export type { ServerOptions, ExchangeFrom } from './api/settings.ts';
+export { switchAccount } from './api/accounts.ts';
+export { DEFAULT_ACCOUNT } from './protocol/store-key.ts';
 export type { Presenter } from './host/presenter.ts';
 export type { AuthStateView, AuthStateName, AuthActorRef, Unsubscribe } from './host/views.ts';
 export type { PublicDeviceCode } from './protocol/device.ts';

@@ -20,6 +20,16 @@ export interface Token {
   headers: { Authorization: string };
   /** The OpenID Connect ID token, when the server sent one (standard providers). */
   id_token?: string | undefined;
+  /** Who logged in, when it could be told (from the ID token or the userinfo route); kept beside the token in the store. */
+  who?: Identity | undefined;
+}
+
+/** Who a login belongs to: never a token, only names the person would recognise. */
+export interface Identity {
+  /** What to show: `preferred_username`, else `email`, else `sub`. */
+  name: string;
+  /** The provider's stable id of the person (`sub`), when known: two accounts with the same one are the same person. */
+  subject?: string | undefined;
 }
 
 /**

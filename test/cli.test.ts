@@ -34,7 +34,7 @@ describe('oidc-auth CLI', () => {
     assert.equal((await runCli(['https://h.example', '--flow', 'sideways'])).code, 2);
     assert.equal((await runCli(['https://h.example', '--bogus'])).code, 2);
     assert.equal((await runCli(['https://h.example', '-p', '70000'])).code, 2);
-    for (const args of [['--issuer', 'https://idp.example'], ['h', '--issuer', 'https://idp.example', '--client-id', 'c'], ['h', '--scope', 'openid'], ['h', '--json', '--header'], ['h', '--min-validity', '-1'], ['h', '--timeout', '0'], ['--list', 'h'], ['--list', '--clear'], ['a', 'b']]) {
+    for (const args of [['--issuer', 'https://idp.example'], ['h', '--issuer', 'https://idp.example', '--client-id', 'c'], ['h', '--client-id', 'c'], ['h', '--audience', 'a'], ['h', '--exchange-from', 'ftp://idp', '--client-id', 'c'], ['h', '--exchange-from', 'https://idp'], ['h', '--account', 'a/b'], ['h', '--account', '..'], ['switch', 'h'], ['switch', 'h', 'x y'], ['h', '--json', '--header'], ['h', '--min-validity', '-1'], ['h', '--timeout', '0'], ['--list', 'h'], ['--list', '--clear'], ['a', 'b']]) {
       const result = await runCli(args);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(result.stderr, /Run oidc-auth --help for usage/);
@@ -107,9 +107,9 @@ describe('oidc-auth CLI', () => {
     await world.store.put('https://stale.example', testToken('secret-stale-token', { expires: now - 10, refreshExpires: now + 7200 }));
     const table = await runCli(['--list', '--store', world.store.path]);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^HOST\s+STATE\s+ACCESS TOKEN EXPIRES\s+REFRESH TOKEN EXPIRES$/);
-    assert.match(table.stdout, /https:\/\/valid\.example\s+valid\s+\d{4}-\d\d-\d\d \d\d:\d\dZ \(in 1 h\)\s+.*\(in 2 h\)/);
-    assert.match(table.stdout, /https:\/\/stale\.example\s+refreshable\s+.*\(\d+ s ago\)/);
+    assert.match(lines[0] ?? '', /^SERVER\s+ACCOUNT\s+WHO\s+STATE\s+ACCESS TOKEN EXPIRES\s+REFRESH TOKEN EXPIRES$/);
+    assert.match(table.stdout, /https:\/\/valid\.example\s+default\s+-\s+valid\s+\d{4}-\d\d-\d\d \d\d:\d\dZ \(in 1 h\)\s+.*\(in 2 h\)/);
+    assert.match(table.stdout, /https:\/\/stale\.example\s+default\s+-\s+refreshable\s+.*\(\d+ s ago\)/);
     assert.doesNotMatch(table.stdout + table.stderr, /secret-/);
     assert.doesNotMatch(table.stdout, /\u001b/, 'no colour when stdout is no terminal');
   });

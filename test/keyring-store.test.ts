@@ -101,7 +101,7 @@ describe('KeyringTokenStore on a real Secret Service', { skip }, () => {
     assert.equal(cached.stdout.trim(), token, 'OIDC_AUTH_STORE=keyring reads it back');
     const list = await runCli(['--list'], { ...env, OIDC_AUTH_STORE: 'keyring' });
     assert.match(list.stdout, /KEPT IN/);
-    assert.match(list.stdout, new RegExp(`${world.app.host.replace(/[.:/]/g, '\\$&')}\\s+valid.*keyring`));
+    assert.match(list.stdout, new RegExp(`${world.app.host.replace(/[.:/]/g, '\\$&')}\\s+default\\s+alice\\s+valid.*keyring`));
     const exported = await runCli(['--export', world.app.host, '--json', '--store', 'keyring'], env);
     assert.equal(exported.code, 0, exported.stderr);
     const written = JSON.parse(exported.stdout) as { access_token: string; refresh_token: string };

@@ -39,11 +39,11 @@ const MODELS: Model[] = [
   {
     machine: authMachine.provide({
       // The children are modelled by their outcomes (below); the flows are walked as machines of their own.
-      actors: { loadToken: waiting, refreshToken: waiting, loginTurn: waiting, deviceFlow: waiting, codeFlow: waiting },
+      actors: { loadToken: waiting, refreshToken: waiting, loginTurn: waiting, deviceFlow: waiting, codeFlow: waiting, exchangeToken: waiting },
     }),
     input: { host: 'https://app.example' },
     events: [
-      ...[request({}), request({ interactive: false }), request({ flow: 'code' }), request({ force: true }), request({ mode: 'refresh', refreshToken: 'rt' }), request({ mode: 'poll', deviceCode })]
+      ...[request({}), request({ interactive: false }), request({ flow: 'code' }), request({ force: true }), request({ mode: 'refresh', refreshToken: 'rt' }), request({ mode: 'poll', deviceCode }), request({ exchanges: true }), request({ exchanges: true, force: true })]
         .map((r) => ({ type: 'AUTHENTICATE', request: r })),
       { type: 'CANCEL' },
       { type: 'device.code', code: deviceCode },
@@ -55,10 +55,11 @@ const MODELS: Model[] = [
       loginTurn: { outputs: [{}, { token }], errors: [error('lock_timeout')] },
       deviceFlow: { outputs: [{ ok: true, token }, { ok: false, unsupported: true, error: error('unsupported_flow') }, { ok: false, unsupported: false, error: error('access_denied') }], errors: [] },
       codeFlow: { outputs: [{ ok: true, token }, { ok: false, error: error('access_denied') }], errors: [] },
+      exchangeToken: { outputs: [token], errors: [error('exchange_refused'), error('login_required')] },
     },
     decisive: (context) => {
       const r = context.request as AuthRequest | undefined;
-      return r && [r.mode, r.flow, r.interactive, r.force, context.deviceCode !== undefined];
+      return r && [r.mode, r.flow, r.interactive, r.force, r.exchanges === true, context.deviceCode !== undefined];
     },
   },
   {

@@ -7,6 +7,11 @@ import { extractOAuthError, interpretErrorResponse, isRetriable, meansNoDeviceFl
 import { joinUrl, normalizeHost, withoutCredentials } from '../src/protocol/host.ts';
 import { redact, redactText } from '../src/errors.ts';
 import { isEvictable, mergeRefreshed, parseTokenResponse, tokenStatus } from '../src/protocol/token.ts';
+import { identityFromClaims, sameIdentity } from '../src/protocol/identity.ts';
+import { accountOfKey, accountProblem, hostKey, providerKey, serverOfKey, storeKey, withAccount } from '../src/protocol/store-key.ts';
+import { loginPrompt } from '../src/servers/provider.ts';
+import { parseDefaults } from '../src/adapters/store/accounts.ts';
+import { parseStoreContent, serializeStoreContent } from '../src/adapters/store/file-format.ts';
 
 describe('host normalisation (same keys as the Python client)', () => {
   const cases: Array<[string, string]> = [
@@ -184,5 +189,65 @@ describe('callback', () => {
     assert.equal(url.searchParams.get('redirect_uri'), 'http://localhost:53100/callback');
     assert.equal(url.searchParams.get('offline_access'), 'true');
     assert.equal(url.searchParams.get('prompt'), 'consent');
+  });
+});
+
+describe('accounts and who logged in', () => {
+  it('store keys: the default account with default scopes keeps the Python client\'s key; others add #scope and #account (account last)', () => {
+    assert.equal(hostKey('HTTPS://App.Example:443/api/'), 'https://app.example');
+    assert.equal(hostKey('https://app.example', { account: 'default' }), 'https://app.example');
+    assert.equal(hostKey('https://app.example', { account: 'work' }), 'https://app.example#account=work');
+    assert.equal(hostKey('https://app.example', { scope: ['profile', 'openid'], account: 'work' }), 'https://app.example#scope=openid%20profile&account=work');
+    assert.equal(providerKey('https://idp.example', 'cli', ['openid'], 'admin'), 'oidc:https://idp.example#client_id=cli&scope=openid&account=admin');
+    assert.equal(providerKey('https://idp.example', 'cli', ['openid'], 'default'), 'oidc:https://idp.example#client_id=cli&scope=openid');
+    assert.equal(storeKey('HTTPS://APP.example/x#account=work'), 'https://app.example#account=work');
+    const key = 'oidc:https://idp.example#client_id=cli&scope=openid&account=admin';
+    assert.deepEqual([accountOfKey(key), serverOfKey(key)], ['admin', 'oidc:https://idp.example#client_id=cli&scope=openid']);
+    assert.equal(accountOfKey('https://app.example'), 'default');
+    assert.equal(withAccount('https://app.example#scope=openid', 'x'), 'https://app.example#scope=openid&account=x');
+    assert.equal(withAccount('https://app.example#account=x', 'default'), 'https://app.example');
+  });
+
+  it('account names: letters, digits, . _ -, 1 to 64, not only dots', () => {
+    for (const good of ['work', 'alice.project', 'A_1-b', 'default', 'x'.repeat(64)]) assert.equal(accountProblem(good), undefined, good);
+    for (const bad of ['', '.', '..', 'a/b', '../x', 'a b', 'é', 'x'.repeat(65), 'a#b', 'a&account=b']) assert.match(accountProblem(bad) ?? '', /is not an account name/, bad);
+  });
+
+  it('who logged in: preferred_username, else py-oidc-auth\'s username, else email, else sub; the subject when there is one; never anything else', () => {
+    assert.deepEqual(identityFromClaims({ sub: 's1', preferred_username: 'alice', email: 'a@x' }), { name: 'alice', subject: 's1' });
+    assert.deepEqual(identityFromClaims({ username: 'janedoe', email: 'j@x', first_name: 'Jane' }), { name: 'janedoe' });
+    assert.deepEqual(identityFromClaims({ sub: 's1', email: 'a@x' }), { name: 'a@x', subject: 's1' });
+    assert.deepEqual(identityFromClaims({ sub: 's1' }), { name: 's1', subject: 's1' });
+    assert.deepEqual(identityFromClaims({ preferred_username: 'evil\u001b[2J' }), { name: 'evil[2J' }, 'no escape sequence reaches a terminal');
+    for (const none of [null, 'x', [], {}, { sub: 42 }, { email: '' }, { sub: 'x'.repeat(300) }]) assert.equal(identityFromClaims(none), undefined, JSON.stringify(none));
+    assert.equal(sameIdentity({ name: 'a', subject: '1' }, { name: 'b', subject: '1' }), true);
+    assert.equal(sameIdentity({ name: 'a', subject: '1' }, { name: 'a', subject: '2' }), false);
+    assert.equal(sameIdentity({ name: 'a' }, { name: 'a' }), true);
+    assert.equal(sameIdentity(undefined, { name: 'a' }), false);
+  });
+
+  it('a refresh keeps who logged in; the store keeps it beside the token, which keeps the Python client\'s fields', () => {
+    const stored = { refresh_token: 'rt', refresh_expires: 9, who: { name: 'alice' } };
+    const fresh = parseTokenResponse({ access_token: 'at', expires_in: 60, refresh_token: 'rt2' }, 1_700_000_000);
+    assert.deepEqual(mergeRefreshed(stored, fresh).who, { name: 'alice' });
+    const serialized = serializeStoreContent({ shape: 'hosts', entries: { 'https://a.example': { token: { ...fresh, who: { name: 'alice' } }, stored_at: 1 } } }) as Record<string, { token: object; who: unknown }>;
+    assert.deepEqual(serialized['https://a.example']?.who, { name: 'alice' });
+    assert.equal('who' in (serialized['https://a.example']?.token ?? {}), false);
+    const back = parseStoreContent(serialized);
+    assert.deepEqual(back?.shape === 'hosts' ? back.entries['https://a.example']?.token.who : undefined, { name: 'alice' });
+  });
+
+  it('the login prompt: consent for offline access; a second account asks select_account where listed, else login', () => {
+    assert.equal(loginPrompt(['openid', 'offline_access'], false, undefined), 'consent');
+    assert.equal(loginPrompt(['openid'], false, ['login', 'consent']), undefined);
+    assert.equal(loginPrompt(['openid', 'offline_access'], true, ['none', 'login', 'consent']), 'login consent');
+    assert.equal(loginPrompt(['openid'], true, ['select_account', 'login']), 'select_account');
+    const url = new URL(buildLoginUrl('https://app.example/auth/v2/login', 'http://localhost:53100/callback', { prompt: 'login', scope: ['openid', 'profile'] }));
+    assert.deepEqual([url.searchParams.get('prompt'), url.searchParams.get('scope')], ['login', 'openid profile']);
+  });
+
+  it('the accounts file: only valid names are read; anything else is an empty choice', () => {
+    assert.deepEqual(parseDefaults(JSON.stringify({ format: 1, defaults: { '/s.json': { 'https://a.example': 'work', 'https://b.example': '../x', 'https://c.example': 7 } } })), { '/s.json': { 'https://a.example': 'work' } });
+    for (const junk of [undefined, '', 'not json', '[]', '{"defaults": []}', '{"defaults": {"s": "x"}}']) assert.deepEqual(parseDefaults(junk), {}, String(junk));
   });
 });

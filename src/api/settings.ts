@@ -3,6 +3,8 @@ import { hostProblem } from '../protocol/host.ts';
 import type { HostSettings } from '../servers/backend.ts';
 import { defaultMetadataFolder } from '../servers/client/metadata-cache.ts';
 import { providerBackend, type ProviderSettings } from '../servers/provider.ts';
+import { rememberedAccount } from '../adapters/store/accounts.ts';
+import { accountProblem, DEFAULT_PROVIDER_SCOPE, hostKey, providerKey, scopeList } from '../protocol/store-key.ts';
 import type { TokenStoreBackend } from '../adapters/store/contract.ts';
 import { chooseStore } from '../adapters/store/choice.ts';
 import { DEFAULT_CONFIG, type Config, type Environment } from '../types.ts';
@@ -37,8 +39,30 @@ export interface ServerOptions {
   clientId?: string | undefined;
   /** The client secret, for a confidential client (with `issuer`). */
   clientSecret?: string | undefined;
-  /** Scopes to ask the provider for (with `issuer`). @default ['openid', 'offline_access'] */
+  /**
+   * Scopes to ask for. With `issuer`: the provider's scopes (default
+   * `['openid', 'offline_access']`). With `host`: sent to the login route as
+   * `scope`, instead of the server's default scopes; such a login is its own
+   * store entry, and logs in through the code flow (py-oidc-auth's device
+   * route takes no scope).
+   */
   scope?: string | string[] | undefined;
+  /**
+   * A named account of this server: its own store entry and its own login
+   * (a personal and a project account, an admin and a normal one). Default:
+   * `OIDC_AUTH_ACCOUNT`, else the account `oidc-auth switch` chose for this
+   * server and store, else the default account (the entry the Python client
+   * reads). Letters, digits, `.`, `_` and `-`; `default` names the default account.
+   */
+  account?: string | undefined;
+  /**
+   * With `host`: obtain the server's token by RFC 8693 token exchange of an
+   * access token of this provider login (py-oidc-auth's broker mode), so
+   * that one provider login serves every server that trusts it. The provider
+   * login is made (or refreshed) as `authenticate({ issuer, clientId, scope })`
+   * would; the exchanged token is exchanged again when it nears expiry.
+   */
+  exchangeFrom?: ExchangeFrom | undefined;
   /** Port of the loopback redirect `http://127.0.0.1:<port>/callback` (with `issuer`). @default 0: any free port */
   redirectPort?: number | undefined;
   /** More Client options for the provider (auth method, private key, clock tolerance). */
@@ -58,6 +82,42 @@ export interface ServerOptions {
   appName?: string | undefined;
   /** Transport override (proxies, tests). @default globalThis.fetch */
   fetch?: typeof globalThis.fetch | undefined;
+}
+
+/** The provider login whose access token a py-oidc-auth server in broker mode exchanges for its own. */
+export interface ExchangeFrom {
+  /** The provider's issuer URL (the one the server trusts). */
+  issuer: string;
+  /** The client id registered at the provider. */
+  clientId: string;
+  /** The client secret, for a confidential client. */
+  clientSecret?: string | undefined;
+  /** Scopes of the provider login. @default ['openid', 'offline_access'] */
+  scope?: string | string[] | undefined;
+  /** The `audience` asked of the exchange, when the server wants one. */
+  audience?: string | undefined;
+  /** The provider login's account. @default the server's account */
+  account?: string | undefined;
+}
+
+/**
+ * The account of a login: the option, else `OIDC_AUTH_ACCOUNT`, else the one
+ * `oidc-auth switch` remembered for `server` in `storeId`. Throws a
+ * TypeError that says what is allowed for a bad name.
+ */
+export function chooseAccount(option: string | undefined, server: () => string, storeId: string, env: Environment = process.env): string | undefined {
+  if (option !== undefined) {
+    const problem = accountProblem(option);
+    if (problem) throw new TypeError(`account: ${problem}`);
+    return option;
+  }
+  const fromEnv = env.OIDC_AUTH_ACCOUNT;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    const problem = accountProblem(fromEnv);
+    if (problem) throw new TypeError(`OIDC_AUTH_ACCOUNT: ${problem}`);
+    return fromEnv;
+  }
+  return rememberedAccount(storeId, server(), env);
 }
 
 const identities = new WeakMap<object, number>();
@@ -84,11 +144,15 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
   const store = chooseStore(options.store, options.appName, env);
   if (options.issuer !== undefined) {
     if (options.host !== undefined) throw new TypeError('Give either host (a py-oidc-auth server) or issuer + clientId (an OpenID provider), not both.');
+    if (options.exchangeFrom !== undefined) throw new TypeError('exchangeFrom goes with host (a py-oidc-auth server in broker mode), not with issuer.');
     if (!required(options.issuer) || !required(options.clientId)) throw new TypeError('issuer and clientId are both required for a standard OpenID provider.');
     const problem = hostProblem(options.issuer);
     if (problem) throw new TypeError(`issuer: ${problem}`);
+    const issuer = options.issuer.trim();
+    const clientId = options.clientId;
+    const account = chooseAccount(options.account, () => providerKey(issuer, clientId, scopeList(options.scope ?? DEFAULT_PROVIDER_SCOPE)), store.id, env);
     const backend = providerBackend(
-      { issuer: options.issuer.trim(), clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client },
+      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account },
       { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
     );
     const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch };
@@ -107,5 +171,16 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
     redirectPorts: options.redirectPorts ?? [...DEFAULT_CONFIG.redirectPorts],
     requestTimeout: options.requestTimeout ?? DEFAULT_CONFIG.requestTimeout,
   };
-  return { backend: routesBackend(config, options.fetch), store, config, fingerprint: fingerprint({ config, fetch: options.fetch }) };
+  if (options.exchangeFrom !== undefined && options.scope !== undefined) throw new TypeError('With exchangeFrom, give the provider login\'s scopes as exchangeFrom.scope (an exchange asks the server for no scope).');
+  const scope = scopeList(options.scope);
+  const account = chooseAccount(options.account, () => hostKey(config.host, { scope }), store.id, env);
+  const from = options.exchangeFrom;
+  if (from !== undefined && (!required(from.issuer) || !required(from.clientId))) throw new TypeError('exchangeFrom needs the provider\'s issuer and clientId.');
+  // The provider login is a login of its own, in the same store.
+  const exchangeFrom = from === undefined ? undefined : resolveSettings({
+    issuer: from.issuer, clientId: from.clientId, clientSecret: from.clientSecret, scope: from.scope, account: from.account ?? account ?? 'default',
+    store, requestTimeout: options.requestTimeout, fetch: options.fetch,
+  }, env);
+  const backend = routesBackend(config, options.fetch, { account, scope, exchangeFrom: from && { issuer: from.issuer.trim(), audience: from.audience } });
+  return { backend, store, config, exchangeFrom, fingerprint: fingerprint({ config, fetch: options.fetch, exchangeFrom: from && { ...from, clientSecret: undefined } }) };
 }

@@ -1,6 +1,7 @@
 // Command-line parsing for oidc-auth. Loads nothing but node:util, so the
 // cached-token fast path stays cheap.
 import { hostProblem } from '../protocol/host.ts';
+import { accountProblem } from '../protocol/store-key.ts';
 import { parseArgs } from 'node:util';
 import type { FlowKind } from '../types.ts';
 
@@ -16,6 +17,8 @@ export interface StoreChoice {
   appName?: string | undefined;
   /** --no-store: keep the token in memory only (a login every run). */
   noStore?: boolean | undefined;
+  /** --account: a named account of the server (else OIDC_AUTH_ACCOUNT, else the one `switch` chose). */
+  account?: string | undefined;
 }
 
 /** How to reach the server and run a login. */
@@ -44,6 +47,9 @@ export interface LoginChoice extends StoreChoice {
   /** --plain: one line per event, no spinner or QR code (also TERM=dumb, NO_COLOR, CI, ACCESSIBLE). */
   plain: boolean;
   interactive?: true | undefined;
+  /** --exchange-from: the provider whose login's access token the host exchanges for its own (with --client-id, --scope, --audience). */
+  exchangeFrom?: string | undefined;
+  audience?: string | undefined;
 }
 
 /** What the command line asks for. */
@@ -55,6 +61,7 @@ export type Command =
   | ({ kind: 'remove'; host: string } & StoreChoice)
   | ({ kind: 'export'; host: string } & StoreChoice)
   | ({ kind: 'logout' } & LoginChoice)
+  | ({ kind: 'switch'; account: string } & LoginChoice)
   | ({ kind: 'token'; output: OutputKind } & LoginChoice);
 
 const OPTIONS = {
@@ -77,6 +84,9 @@ const OPTIONS = {
   'client-id': { type: 'string' },
   'client-secret-env': { type: 'string' },
   scope: { type: 'string', multiple: true },
+  account: { type: 'string' },
+  'exchange-from': { type: 'string' },
+  audience: { type: 'string' },
   'app-name': { type: 'string' },
   store: { type: 'string' },
   json: { type: 'boolean' },
@@ -129,7 +139,11 @@ export function parseCommandLine(argv: string[]): Command {
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (values['no-store'] && values.store !== undefined) throw new UsageError('give either --store or --no-store, not both');
-  const storeChoice: StoreChoice = { store: values.store, appName: values['app-name'], noStore: values['no-store'] === true };
+  if (values.account !== undefined) {
+    const problem = accountProblem(values.account);
+    if (problem) throw new UsageError(`--account: ${problem}`);
+  }
+  const storeChoice: StoreChoice = { store: values.store, appName: values['app-name'], noStore: values['no-store'] === true, account: values.account };
   const actions = [values.list, values.clear, values.remove !== undefined, values.export !== undefined].filter(Boolean).length;
   if (actions > 1) throw new UsageError('--list, --clear, --remove and --export go alone');
   if (actions === 1 && positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
@@ -141,11 +155,22 @@ export function parseCommandLine(argv: string[]): Command {
     return { kind: 'export', host: values.export, ...storeChoice };
   }
 
-  const logout = positionals[0] === 'logout';
-  const [host, ...extra] = logout ? positionals.slice(1) : positionals;
+  const verb = positionals[0] === 'logout' || positionals[0] === 'switch' ? positionals[0] : undefined;
+  const rest = verb ? positionals.slice(1) : positionals;
   const issuer = values.issuer;
+  // switch SERVER ACCOUNT (or switch --issuer URL --client-id ID ACCOUNT): the account comes last.
+  const switchTo = verb === 'switch' ? rest.pop() : undefined;
+  if (verb === 'switch') {
+    if (switchTo === undefined) throw new UsageError('switch needs a server and an account: oidc-auth switch https://myapp.example.org work (or "default")');
+    if (values.account !== undefined) throw new UsageError('switch takes the account as its last argument, not --account');
+    const problem = accountProblem(switchTo);
+    if (problem) throw new UsageError(`switch: ${problem}`);
+  }
+  const [host, ...extra] = rest;
+  const exchangeFrom = values['exchange-from'];
   if (issuer !== undefined) {
     if (host !== undefined) throw new UsageError('give either a host or --issuer, not both');
+    if (exchangeFrom !== undefined) throw new UsageError('--exchange-from goes with a host (a py-oidc-auth server in broker mode), not with --issuer');
     if (!values['client-id']) throw new UsageError('--issuer needs --client-id');
     const problem = hostProblem(issuer);
     if (problem) throw new UsageError(`--issuer: ${problem}`);
@@ -153,10 +178,17 @@ export function parseCommandLine(argv: string[]): Command {
     if (!host) throw new UsageError('a host is required, e.g. oidc-auth https://myapp.example.org (or --issuer URL --client-id ID)');
     const problem = hostProblem(host);
     if (problem) throw new UsageError(problem);
-    for (const name of ['client-id', 'client-secret-env', 'scope'] as const) {
-      if (values[name] !== undefined) throw new UsageError(`--${name} goes with --issuer`);
+    if (exchangeFrom !== undefined) {
+      const fromProblem = hostProblem(exchangeFrom);
+      if (fromProblem) throw new UsageError(`--exchange-from: ${fromProblem}`);
+      if (!values['client-id']) throw new UsageError('--exchange-from needs --client-id: the client id of the provider login whose token is exchanged');
+    } else {
+      for (const name of ['client-id', 'client-secret-env', 'audience'] as const) {
+        if (values[name] !== undefined) throw new UsageError(`--${name} goes with --issuer or --exchange-from`);
+      }
     }
   }
+  if (values.audience !== undefined && exchangeFrom === undefined) throw new UsageError('--audience goes with --exchange-from');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (values.json && values.header) throw new UsageError('--json and --header: choose one');
   const flow = (values.flow ?? 'auto') as FlowKind;
@@ -182,7 +214,10 @@ export function parseCommandLine(argv: string[]): Command {
     verbose: values.verbose === true,
     paste: values.paste === true,
     interactive: values.interactive === true ? true : undefined,
+    exchangeFrom,
+    audience: values.audience,
   };
-  if (logout) return { kind: 'logout', ...login };
+  if (verb === 'logout') return { kind: 'logout', ...login };
+  if (verb === 'switch') return { kind: 'switch', ...login, account: switchTo ?? '' };
   return { kind: 'token', output: values.json ? 'json' : values.header ? 'header' : 'token', ...login };
 }

@@ -4,14 +4,25 @@ import type { TokenStoreBackend } from '../adapters/store/contract.ts';
 import { chooseStore, isStoreName, type StoreName } from '../adapters/store/choice.ts';
 import { TokenStore } from '../adapters/store/file-store.ts';
 import type { Token } from '../types.ts';
-import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
+import { DEFAULT_PROVIDER_SCOPE, hostKey, providerKey, scopeList, withAccount } from '../protocol/store-key.ts';
+import { rememberedAccount } from '../adapters/store/accounts.ts';
 import type { LoginChoice, OutputKind, StoreChoice } from './args.ts';
 
 
-/** The store key a login command reads and writes: the host, or the provider key. */
-export function loginKey(choice: LoginChoice): string {
+/** The store key of a login command's server, without the account. */
+export function serverKey(choice: LoginChoice): string {
   if (choice.issuer !== undefined) return providerKey(choice.issuer, choice.clientId ?? '', scopeList(choice.scope ?? DEFAULT_PROVIDER_SCOPE));
-  return choice.host ?? '';
+  return hostKey(choice.host ?? '', { scope: choice.exchangeFrom === undefined ? scopeList(choice.scope) : undefined });
+}
+
+/**
+ * The store key a login command reads and writes: its server's, with the
+ * account from --account, else OIDC_AUTH_ACCOUNT, else the one `switch` chose.
+ */
+export function loginKey(choice: LoginChoice, storeId: string, env: NodeJS.ProcessEnv): string {
+  const server = serverKey(choice);
+  const named = env.OIDC_AUTH_ACCOUNT?.trim() ? env.OIDC_AUTH_ACCOUNT : undefined;
+  return withAccount(server, choice.account ?? named ?? rememberedAccount(storeId, server, env));
 }
 
 /** Documented exit codes. */

@@ -7,6 +7,8 @@ export const HELP = `Usage: oidc-auth <host> [options]          print a valid ac
        oidc-auth --issuer URL --client-id ID [options]
        oidc-auth logout <host> | logout --issuer URL --client-id ID
                                            forget (and revoke where possible)
+       oidc-auth switch <host> ACCOUNT | switch --issuer URL --client-id ID ACCOUNT
+                                           make ACCOUNT the server's default
        oidc-auth --list [--json] | --clear | --remove <host> | --export <host> --json
 
 Prints a valid access token for a py-oidc-auth application server or a
@@ -20,7 +22,17 @@ Standard OpenID provider (instead of <host>):
       --client-secret-env VAR  read a confidential client's secret from $VAR
       --scope SCOPES        scopes (default "openid offline_access"); repeatable
 
+Accounts (any server):
+      --account NAME        a named account: its own login and store entry
+                            (default: $OIDC_AUTH_ACCOUNT, else the account
+                            \`switch\` chose, else the default account)
+
 py-oidc-auth server:
+      --scope SCOPES        scopes sent to the login route instead of the
+                            server's default ones (a login of its own; code flow)
+      --exchange-from URL   no login of its own: exchange the access token of
+                            the provider login URL (with --client-id, --scope,
+                            --audience) for the server's token (broker mode)
   -l, --login-route PATH    login route (default /auth/v2/login)
   -t, --token-route PATH    token route (default /auth/v2/token)
   -d, --device-route PATH   device route (default /auth/v2/device)
@@ -58,18 +70,19 @@ Store:
                             keyring); falls back to the file, with a warning
       --no-store            keep the token in memory only: nothing on disk
                             (a login every run)
-      --list                list stored hosts, their state and expiry
+      --list                list stored logins: server, account, who, state,
+                            expiry (--json: all of it, for scripts)
       --clear               remove every stored token
-      --remove HOST         remove the token of HOST
+      --remove HOST         remove the token of HOST (--account: of that account)
       --export HOST --json  print the stored token of HOST as JSON, without a
                             request (for the Python client, or OIDC_TOKEN_FILE)
 
   -V, --version, -h, --help
 
-Environment: OIDC_TOKEN_FILE (token file for batch jobs), OIDC_AUTH_DEBUG=1
-(as --verbose), NO_COLOR, ACCESSIBLE,
-XDG_CACHE_HOME; a batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no
-interactive login.
+Environment: OIDC_TOKEN_FILE (token file for batch jobs), OIDC_AUTH_ACCOUNT
+(as --account), OIDC_AUTH_DEBUG=1 (as --verbose), NO_COLOR, ACCESSIBLE,
+XDG_CACHE_HOME, XDG_CONFIG_HOME (where switch remembers accounts); a
+batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no interactive login.
 
 Exit codes: 0 ok, 1 authentication failed, 2 usage error,
             3 login required but no interactive session, 130 cancelled.
@@ -80,6 +93,9 @@ Examples:
   oidc-auth https://myapp.example.org --min-validity 3600 --json > token.json
   OIDC_TOKEN_FILE=token.json my-batch-job      # on a node without a browser
   oidc-auth --issuer https://idp.example.org --client-id my-cli --scope "openid offline_access"
+  oidc-auth https://myapp.example.org --account project
+  oidc-auth switch https://myapp.example.org project
+  oidc-auth https://other.example.org --exchange-from https://idp.example.org --client-id my-cli
   oidc-auth --list
 `;
 

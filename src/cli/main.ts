@@ -9,7 +9,8 @@ async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
   // --verbose takes the full path, so that every step can be told.
   if (command.kind !== 'token' || command.force || command.verbose) return false;
   try {
-    const token = (await (await openStore(command)).read(loginKey(command))).token;
+    const store = await openStore(command);
+    const token = (await store.read(loginKey(command, store.id, io.env))).token;
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     io.out.write(formatToken(token, command.output));
     return true;

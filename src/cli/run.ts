@@ -6,10 +6,12 @@ import { isAuthError } from '../errors.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
 import { DEFAULT_LOGIN_TIMEOUT } from '../api/settings.ts';
-import { clearStore, listLogins, removeToken, storedToken } from '../adapters/store/contract.ts';
+import { clearStore, listLogins, removeToken, storedToken, type TokenStoreBackend } from '../adapters/store/contract.ts';
 import type { Token } from '../types.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
-import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
+import { EXIT, formatToken, loginKey, openStore, serverKey, type CliIo } from './common.ts';
+import { rememberAccount } from '../adapters/store/accounts.ts';
+import { accountOfKey, DEFAULT_ACCOUNT, serverOfKey, storeKey, withAccount } from '../protocol/store-key.ts';
 import { answerAtOnce } from './help.ts';
 import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalInfo } from './terminal.ts';
 
@@ -18,6 +20,9 @@ async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Pro
   const now = nowSeconds();
   const rows = (await listLogins(store)).map((login) => ({
     host: login.host,
+    server: login.server,
+    account: login.account,
+    who: login.who?.name ?? null,
     state: tokenStatus({ expires: login.expires, refresh_expires: login.refresh_expires, refresh_token: login.refreshable ? 'stored' : '' }, now),
     expires: login.expires,
     refresh_expires: login.refresh_expires,
@@ -39,15 +44,15 @@ async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Pro
   // A store that keeps logins in more than one place (the keyring, and a plaintext file it fell back to) says where each is.
   const where = rows.some((row) => row.where !== undefined);
   const table = [
-    ['HOST', 'STATE', 'ACCESS TOKEN EXPIRES', 'REFRESH TOKEN EXPIRES', ...(where ? ['KEPT IN'] : [])],
-    ...rows.map((row) => [row.host, row.state, when(row.expires), when(row.refresh_expires), ...(where ? [row.where ?? ''] : [])]),
+    ['SERVER', 'ACCOUNT', 'WHO', 'STATE', 'ACCESS TOKEN EXPIRES', 'REFRESH TOKEN EXPIRES', ...(where ? ['KEPT IN'] : [])],
+    ...rows.map((row) => [row.server, row.account, row.who ?? '-', row.state, when(row.expires), when(row.refresh_expires), ...(where ? [row.where ?? ''] : [])]),
   ];
   const widths = table[0]?.map((_, column) => Math.max(...table.map((line) => line[column]?.length ?? 0))) ?? [];
   table.forEach((line, index) => {
     const cells = line.map((cell, column) => {
       const padded = column === line.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
       if (index === 0) return s.bold(padded);
-      return column === 1 ? paint[cell as keyof typeof paint](padded) : padded;
+      return column === 3 ? paint[cell as keyof typeof paint](padded) : padded;
     });
     io.out.write(`${cells.join('  ')}\n`);
   });
@@ -61,15 +66,17 @@ function clientSecret(command: LoginChoice, io: CliIo): string | undefined {
   return secret;
 }
 
-/** What the login talks to, for messages: the host, or the issuer and client. */
-function serverLabel(command: LoginChoice): string {
-  return command.issuer !== undefined ? `${command.issuer} (client ${command.clientId})` : normalizeHost(command.host ?? '');
+/** What the login talks to, for messages: the host, or the issuer and client, and the account when it is not the default. */
+function serverLabel(command: LoginChoice, key?: string): string {
+  const account = key === undefined ? DEFAULT_ACCOUNT : accountOfKey(key);
+  const server = command.issuer !== undefined ? `${command.issuer} (client ${command.clientId})` : normalizeHost(command.host ?? '');
+  return account === DEFAULT_ACCOUNT ? server : `${server}, account "${account}"`;
 }
 
 async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   const store = await openStore(command);
-  const key = loginKey(command);
-  const label = serverLabel(command);
+  const key = loginKey(command, store.id, io.env);
+  const label = serverLabel(command, key);
   const token = await storedToken(store, key);
   if (command.issuer !== undefined && token) {
     // A standard provider: revoke the refresh token (or else the access token) where it offers revocation.
@@ -139,6 +146,7 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
   // While the person may type, nothing redraws the line they type on.
   const codeSpinner = paste ? new Spinner(io.err, { ...info, plain: true }) : spinner;
   const store = await openStore(command);
+  const key = loginKey(command, store.id, io.env);
   const timeout = command.timeout ?? DEFAULT_LOGIN_TIMEOUT;
   const controller = new AbortController();
   let interrupts = 0;
@@ -150,12 +158,15 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
   process.on('SIGINT', onSigint);
   let loggedIn = false;
   try {
+    const exchange = command.exchangeFrom !== undefined;
     const token: Token = await authenticate({
       host: command.host,
       issuer: command.issuer,
-      clientId: command.clientId,
-      clientSecret: clientSecret(command, io),
-      scope: command.scope,
+      clientId: exchange ? undefined : command.clientId,
+      clientSecret: exchange ? undefined : clientSecret(command, io),
+      scope: exchange ? undefined : command.scope,
+      account: accountOfKey(key),
+      exchangeFrom: exchange ? { issuer: command.exchangeFrom ?? '', clientId: command.clientId ?? '', clientSecret: clientSecret(command, io), scope: command.scope, audience: command.audience } : undefined,
       store,
       loginRoute: command.loginRoute,
       tokenRoute: command.tokenRoute,
@@ -187,13 +198,15 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
         spinner.start('Waiting for the other login', Date.now() + timeout * 1000);
       },
       onPasteRefused: (message) => void io.err.write(`${message}\n`),
+      onWarning: (message) => void io.err.write(`${info.plain ? '' : '\r\u001b[2K'}${s.yellow('!')} ${message}\n`),
       // Above the spinner's line, which it redraws below.
       onLoginRefused: (message) => void io.err.write(`${info.plain ? '' : '\r\u001b[2K'}${s.yellow('!')} ${message}\n`),
     });
     spinner.stop();
     codeSpinner.stop();
     if (loggedIn) {
-      io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command)}; the token is kept in ${store.description}` +
+      const who = token.who ? ` as ${token.who.name}` : '';
+      io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command, key)}${who}; the token is kept in ${store.description}` +
         ` (it expires ${relativeTime(token.expires, nowSeconds())}).\n`);
     }
     io.out.write(formatToken(token, command.output));
@@ -203,6 +216,38 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
     codeSpinner.stop();
     process.off('SIGINT', onSigint);
   }
+}
+
+/** ` (account "work")` for a named account's key, else nothing. */
+function accountWords(key: string): string {
+  const account = accountOfKey(key);
+  return account === DEFAULT_ACCOUNT ? '' : ` (account "${account}")`;
+}
+
+/**
+ * The key --remove and --export act on: the server (a host or a key from
+ * --list) with --account's account. A named account that is not stored is
+ * an error that names the accounts there are, so that a typo removes nothing.
+ */
+async function storedKey(store: TokenStoreBackend, server: string, account: string | undefined): Promise<string> {
+  const key = withAccount(storeKey(server), account ?? accountOfKey(storeKey(server)));
+  if (account === undefined) return key;
+  const logins = await listLogins(store);
+  if (logins.some((login) => login.host === key)) return key;
+  const accounts = logins.filter((login) => login.server === serverOfKey(key)).map((login) => login.account);
+  throw new UsageError(`--account: no account "${account}" of ${serverOfKey(key)} is stored in ${store.id}. ` +
+    (accounts.length > 0 ? `Stored accounts there: ${accounts.join(', ')}.` : 'No account of that server is stored there; oidc-auth --list shows what is.'));
+}
+
+/** `switch SERVER ACCOUNT`: remember the server's default account in this store. */
+async function switchAccount(command: Extract<Command, { kind: 'switch' }>, io: CliIo): Promise<number> {
+  const store = await openStore(command);
+  const server = serverKey(command);
+  const file = rememberAccount(store.id, server, command.account);
+  const stored = (await listLogins(store)).some((login) => login.host === withAccount(server, command.account));
+  io.err.write(`${server} now uses the account "${command.account}" in ${store.id} unless --account or OIDC_AUTH_ACCOUNT says otherwise (remembered in ${file}).\n` +
+    (stored ? '' : `That account has no login stored yet; the next oidc-auth ${command.host ?? `--issuer ${command.issuer}`} logs it in.\n`));
+  return EXIT.ok;
 }
 
 /** Report a failure on stderr and pick the exit code. */
@@ -239,16 +284,18 @@ export async function run(command: Command, io: CliIo): Promise<number> {
       }
       case 'remove': {
         const store = await openStore(command);
-        const found = await removeToken(store, command.host);
-        io.err.write(found ? `Removed the token of ${command.host}\n` : `No token stored for ${command.host}\n`);
+        const key = await storedKey(store, command.host, command.account);
+        const found = await removeToken(store, key);
+        io.err.write(found ? `Removed the token of ${command.host}${accountWords(key)}\n` : `No token stored for ${command.host}\n`);
         return EXIT.ok;
       }
       case 'export': {
         // For the Python client, or OIDC_TOKEN_FILE elsewhere: the stored login as it is, without a request.
         const store = await openStore(command);
-        const token = await storedToken(store, command.host);
+        const key = await storedKey(store, command.host, command.account);
+        const token = await storedToken(store, key);
         if (!token) {
-          io.err.write(`No token stored for ${command.host} in ${store.description}. Log in first: oidc-auth ${command.host}\n`);
+          io.err.write(`No token stored for ${command.host}${accountWords(key)} in ${store.description}. Log in first: oidc-auth ${command.host}${command.account ? ` --account ${command.account}` : ''}\n`);
           return EXIT.loginRequired;
         }
         io.out.write(formatToken(token, 'json'));
@@ -256,6 +303,8 @@ export async function run(command: Command, io: CliIo): Promise<number> {
       }
       case 'logout':
         return await logout(command, io);
+      case 'switch':
+        return await switchAccount(command, io);
       case 'token':
         return await login(command, io);
     }

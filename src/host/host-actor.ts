@@ -49,8 +49,12 @@ export class HostActor implements WiredHost {
   readonly #waiters = new Set<Waiter>();
   readonly #inspectors = new Set<Inspector>();
 
-  constructor(settings: HostSettings, inspect?: Inspector) {
+  readonly #actorOf: (settings: HostSettings) => HostActor;
+
+  /** `actorOf` finds another login's actor in this process (the registry's). */
+  constructor(settings: HostSettings, inspect?: Inspector, actorOf: (settings: HostSettings) => HostActor = (other) => new HostActor(other)) {
     this.#settings = settings;
+    this.#actorOf = actorOf;
     const { backend } = settings;
     this.key = backend.key;
     this.tokens = new HeldToken(this.key, () => this.#settings.store);
@@ -65,6 +69,17 @@ export class HostActor implements WiredHost {
     });
     this.actor.start();
   }
+
+  actorOf(settings: HostSettings): HostActor {
+    return this.#actorOf(settings);
+  }
+
+  /** What the run in flight asked (the exchange runs the provider login with the same wishes). */
+  get request(): RunOptions | undefined {
+    return this.#request;
+  }
+
+  #request: RunOptions | undefined;
 
   /** How this host is reached now (the adapters read it at each step). */
   get settings(): HostSettings {
@@ -134,10 +149,14 @@ export class HostActor implements WiredHost {
       this.#waiters.add(waiter);
       if (join) return;
       this.#presenter = presenterOf(options);
+      this.#request = options;
       const { mode, force, flow, interactive, whyNotInteractive, timeout, minValidity, refreshToken, deviceCode } = options;
       this.actor.send({
         type: 'AUTHENTICATE',
-        request: { mode: mode ?? 'authenticate', force, flow, interactive, whyNotInteractive, timeout, minValidity: this.tokens.effectiveMinValidity(minValidity), refreshToken, deviceCode },
+        request: {
+          mode: mode ?? 'authenticate', force, flow, interactive, whyNotInteractive, timeout, minValidity: this.tokens.effectiveMinValidity(minValidity), refreshToken, deviceCode,
+          exchanges: this.#settings.exchangeFrom !== undefined,
+        },
       });
     });
   }

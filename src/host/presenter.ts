@@ -34,6 +34,8 @@ export interface Presenter {
    * waits for its result (and takes over if it gives up). Default: print to stderr.
    */
   onWaitingForLogin?: ((holder: { pid: number; hostname: string } | undefined) => void) | undefined;
+  /** Told something the person should know that stops nothing (a second account that logged in as the same person). Default: print to stderr. */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
 /** The presenter fields of `options` (and nothing else), so that every caller passes all of them. */
@@ -46,6 +48,7 @@ export function presenterOf(options: Presenter): Presenter {
     onPasteRefused: options.onPasteRefused,
     onLoginRefused: options.onLoginRefused,
     onWaitingForLogin: options.onWaitingForLogin,
+    onWarning: options.onWarning,
   };
 }
 
@@ -113,6 +116,16 @@ export function showWaitingForLogin(presenter: Presenter, holder: { pid: number;
   try {
     if (presenter.onWaitingForLogin) presenter.onWaitingForLogin(holder);
     else say(`Waiting for the login in ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process'}; its token will be used here too.`);
+  } catch {
+    // A throwing callback must not break the login.
+  }
+}
+
+/** Tell the person something that stops nothing. */
+export function showWarning(presenter: Presenter, message: string): void {
+  try {
+    if (presenter.onWarning) presenter.onWarning(message);
+    else say(`Warning: ${message}`);
   } catch {
     // A throwing callback must not break the login.
   }

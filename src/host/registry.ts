@@ -20,7 +20,7 @@ export function hostActorFor(settings: HostSettings, inspect?: Inspector, option
   const key = actorKey(settings);
   let actor = actors.get(key);
   if (!actor) {
-    actor = new HostActor(settings, inspect);
+    actor = new HostActor(settings, inspect, (other) => hostActorFor(other));
     actors.set(key, actor);
   } else {
     if (!options.watchOnly) actor.adopt(settings); // Watching (authState) changes nothing about how the server is reached.

@@ -27,6 +27,7 @@ export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, askedSince?: 
     loginUrl: context.loginUrl,
     expires: context.token?.expires,
     refreshExpires: context.token?.refresh_expires,
+    who: context.token?.who,
     error: context.error ? { code: context.error.code, message: context.error.message, status: context.error.status } : undefined,
   };
 }

@@ -1,9 +1,10 @@
 // The public, secret-free views of a host's lifecycle. Types only, and none
 // of xstate's: the root entry type-checks without xstate's declarations.
 import type { PublicDeviceCode } from '../protocol/device.ts';
+import type { Identity } from '../types.ts';
 
 /** The lifecycle states, as subscribers see them. */
-export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'authenticated' | 'failed' | 'starting';
+export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'exchanging' | 'authenticated' | 'failed' | 'starting';
 
 /** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
 export interface AuthStateView {
@@ -28,6 +29,8 @@ export interface AuthStateView {
   expires?: number | undefined;
   /** Refresh-token expiry (Unix seconds) once authenticated. */
   refreshExpires?: number | undefined;
+  /** Who is logged in, once authenticated and when it could be told. */
+  who?: Identity | undefined;
   /** On failure. */
   error?: { code: string; message: string; status?: number | undefined } | undefined;
 }

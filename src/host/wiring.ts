@@ -4,7 +4,7 @@
 // its input (a HostPort: no secret, it serialises as `{ host }`).
 import { fromCallback, fromPromise } from 'xstate';
 import type { CallbackServer } from '../adapters/browser/callback-server.ts';
-import { putToken, type StoreLease } from '../adapters/store/contract.ts';
+import { listLogins, putToken, type StoredSummary, type StoreLease } from '../adapters/store/contract.ts';
 import { refreshInStore, takeLoginTurn } from '../adapters/store/transactions.ts';
 import { debug } from '../debug.ts';
 import { AuthError } from '../errors.ts';
@@ -13,11 +13,13 @@ import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent }
 import { deviceFlowMachine } from '../machines/device-flow.machine.ts';
 import { asAuthError, type HostPort } from '../machines/shared.ts';
 import { parsePastedCallback } from '../protocol/callback.ts';
+import { sameIdentity } from '../protocol/identity.ts';
+import { serverOfKey } from '../protocol/store-key.ts';
 import { tokenStatus } from '../protocol/token.ts';
 import type { HostSettings } from '../servers/backend.ts';
-import type { Token } from '../types.ts';
+import type { FlowKind, Token } from '../types.ts';
 import type { HeldToken } from './held-token.ts';
-import { showDeviceCode, showLoginRefused, showLoginUrl, showWaitingForLogin, type Presenter } from './presenter.ts';
+import { showDeviceCode, showLoginRefused, showLoginUrl, showWaitingForLogin, showWarning, type Presenter } from './presenter.ts';
 
 /** What the wiring needs of its host: where the server and store are now, how to show things, and its held token. */
 export interface WiredHost {
@@ -26,10 +28,22 @@ export interface WiredHost {
   readonly settings: HostSettings;
   /** The presenter of the run in flight. */
   readonly presenter: Presenter;
+  /** What the run in flight asked. */
+  readonly request?: RunWishes | undefined;
+  /** The actor of another login in this process (the provider login an exchange uses). */
+  actorOf(settings: HostSettings): { run(options: RunWishes & Presenter & { force: boolean; minValidity?: number | undefined; signal?: AbortSignal | undefined }): Promise<Token> };
   readonly tokens: HeldToken;
   /** Keep this login's turn until the login ends. */
   holdLoginTurn(lease: StoreLease | undefined): void;
   releaseLoginTurn(): void;
+}
+
+/** The wishes of a run that another login (the one an exchange uses) runs with too. */
+export interface RunWishes {
+  flow: FlowKind;
+  interactive: boolean;
+  whyNotInteractive: string;
+  timeout: number;
 }
 
 /** Where a port keeps its host: not enumerable, so no copy, log or inspector sees it. */
@@ -66,7 +80,9 @@ const callbackServer = fromCallback<CallbackServerCommand, { port?: HostPort | u
       if (stopped) return void started.close();
       server = started;
       // The provider URL carries the state: it stays in the server, and the person opens the loopback login address.
-      started.setLoginTarget(await backend.loginUrl(started.redirectUri, abort.signal));
+      // With another account of this server stored, the provider is asked to let the person choose, not to reuse that session.
+      const chooseAccount = await otherAccounts(host).then((others) => others.length > 0, () => false);
+      started.setLoginTarget(await backend.loginUrl(started.redirectUri, abort.signal, { chooseAccount }));
       if (stopped) return;
       sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: started.startUrl });
       // No browser on this machine: the address the browser ended on may be pasted instead, with the same state check.
@@ -93,10 +109,59 @@ const callbackServer = fromCallback<CallbackServerCommand, { port?: HostPort | u
   };
 });
 
+/** The other accounts of this host's server stored in its store, with who they are. */
+async function otherAccounts(host: WiredHost): Promise<StoredSummary[]> {
+  const server = serverOfKey(host.key);
+  return (await listLogins(host.settings.store)).filter((login) => login.host !== host.key && login.server === server);
+}
+
+/** Who a fresh login belongs to: what its token says, else what the server answers (undefined when it cannot tell). */
+async function identified(host: WiredHost, token: Token, signal: AbortSignal): Promise<Token> {
+  if (token.who || !host.settings.backend.identify) return token;
+  const who = await host.settings.backend.identify(token, signal).catch(() => undefined);
+  return who ? { ...token, who } : token;
+}
+
+/** Tell the person when the login that came back is one another account of this server already holds. */
+async function warnIfSamePerson(host: WiredHost, token: Token): Promise<void> {
+  if (!token.who) return;
+  const same = (await otherAccounts(host).catch(() => [])).filter((login) => sameIdentity(login.who, token.who));
+  if (same.length === 0) return;
+  showWarning(host.presenter, `This login (${token.who.name}) is the same person as the account${same.length > 1 ? 's' : ''} ${same.map((login) => `"${login.account}"`).join(', ')} of ${serverOfKey(host.key)}. ` +
+    'If you meant another identity, log out at the provider in the browser (or use a private window) and log in again with --force.');
+}
+
 const saveToken = fromPromise<void, { token: Token; port?: HostPort | undefined }>(async ({ input }) => {
   const host = hostOf(input.port);
   const version = await putToken(host.settings.store, host.key, input.token);
   host.tokens.obtained(input.token, version);
+  await warnIfSamePerson(host, input.token);
+});
+
+/** The provider login's access token, exchanged at the server for its own token, and stored. */
+const exchangeToken = fromPromise<Token, { host: string; minValidity: number; port?: HostPort | undefined }>(async ({ input, signal }) => {
+  const host = hostOf(input.port);
+  const { backend, store, exchangeFrom } = host.settings;
+  if (!exchangeFrom || !backend.exchange) throw new AuthError('unexpected', `${host.key} has no provider login to exchange a token of.`);
+  const wishes = host.request;
+  // The provider login runs as its own host would: its cached token, a refresh, or (where a person is there) a login.
+  const provider = host.actorOf(exchangeFrom).run({
+    force: false,
+    flow: wishes?.flow ?? 'auto',
+    interactive: wishes?.interactive ?? false,
+    whyNotInteractive: wishes?.whyNotInteractive ?? 'not interactive',
+    timeout: wishes?.timeout ?? 600,
+    minValidity: input.minValidity,
+    ...host.presenter,
+    signal,
+  });
+  const subject = await provider;
+  debug(() => `${host.key}: exchanging the access token of ${exchangeFrom.backend.key} (valid ${Math.round(subject.expires - Date.now() / 1000)} s more)`);
+  const exchanged = await backend.exchange(subject.access_token, signal);
+  const token = subject.who && !exchanged.who ? { ...exchanged, who: subject.who } : exchanged;
+  const version = await putToken(store, host.key, token);
+  host.tokens.obtained(token, version);
+  return token;
 });
 
 /** The lifecycle machine with its adapters provided: one for every host (each actor's input names its host). */
@@ -119,6 +184,7 @@ export const wiredMachine = authMachine.provide({
       else host.tokens.read(refreshed.token, refreshed.version);
       return refreshed.token;
     }),
+    exchangeToken,
     loginTurn: fromPromise(async ({ input, signal }) => {
       const host = hostOf(input.port);
       const turn = await takeLoginTurn(host.settings.store, host.key, { ...input, signal, onWait: (holder) => showWaitingForLogin(host.presenter, holder) });
@@ -132,14 +198,20 @@ export const wiredMachine = authMachine.provide({
     deviceFlow: deviceFlowMachine.provide({
       actors: {
         requestDeviceCode: fromPromise(({ input, signal }) => hostOf(input.port).settings.backend.requestDeviceCode(signal)),
-        pollToken: fromPromise(({ input, signal }) => hostOf(input.port).settings.backend.pollDeviceToken(input.deviceCode, signal)),
+        pollToken: fromPromise(async ({ input, signal }) => {
+          const host = hostOf(input.port);
+          return identified(host, await host.settings.backend.pollDeviceToken(input.deviceCode, signal), signal);
+        }),
         saveToken,
       },
     }),
     codeFlow: codeFlowMachine.provide({
       actors: {
         callbackServer,
-        exchangeCode: fromPromise(({ input, signal }) => hostOf(input.port).settings.backend.exchangeCode(input.params, input.redirectUri, signal)),
+        exchangeCode: fromPromise(async ({ input, signal }) => {
+          const host = hostOf(input.port);
+          return identified(host, await host.settings.backend.exchangeCode(input.params, input.redirectUri, signal), signal);
+        }),
         saveToken,
       },
     }),

@@ -28,6 +28,8 @@ export interface AuthRequest {
   refreshToken?: string | undefined;
   /** `poll` mode: the device code to poll with. */
   deviceCode?: DeviceCode | undefined;
+  /** The server's token comes from an RFC 8693 exchange of another login's token (`exchangeFrom`), never from a login of its own. */
+  exchanges?: boolean | undefined;
 }
 
 /** The cached token and where it stands, as the store adapter reads it. */
@@ -100,7 +102,8 @@ function timedOut(context: AuthContext): AuthError {
 
 /**
  * The token lifecycle of one host: cached -> refreshing -> device-polling /
- * code-awaiting-callback -> authenticated / failed. One actor per host and
+ * code-awaiting-callback -> authenticated / failed; a server whose token
+ * comes from another login goes cached -> exchanging instead. One actor per host and
  * process; callers that arrive while a run is in flight share it.
  */
 export const authMachine = setup({
@@ -116,6 +119,8 @@ export const authMachine = setup({
     loginTurn: fromPromise<{ token?: Token | undefined }, { host: string; timeout: number; minValidity: number; force: boolean; port?: HostPort | undefined }>(async () => ({})),
     deviceFlow: deviceFlowMachine,
     codeFlow: codeFlowMachine,
+    // The provider login's access token (refreshed or logged in as needed) exchanged at the server for its own token.
+    exchangeToken: fromPromise<Token, { host: string; minValidity: number; port?: HostPort | undefined }>(notProvided('exchangeToken')),
   },
   actions: {
     startRun: assign(({ context, event }) =>
@@ -132,6 +137,8 @@ export const authMachine = setup({
   },
   guards: {
     forced: ({ context }) => context.request?.force === true,
+    exchanges: ({ context }) => context.request?.exchanges === true,
+    forcedExchange: ({ context }) => context.request?.force === true && context.request.exchanges === true,
     refreshMode: ({ context }) => context.request?.mode === 'refresh',
     pollMode: ({ context }) => context.request?.mode === 'poll',
     valid: (_, params: { status: TokenStatus }) => params.status === 'valid',
@@ -169,6 +176,7 @@ export const authMachine = setup({
       always: [
         { guard: 'refreshMode', target: 'refreshing' },
         { guard: 'pollMode', target: 'device-polling' },
+        { guard: 'forcedExchange', target: 'exchanging' },
         { guard: 'forced', target: 'login' },
         { target: 'cached' },
       ],
@@ -183,6 +191,7 @@ export const authMachine = setup({
             target: 'authenticated',
             actions: assign({ token: ({ event }) => event.output.token }),
           },
+          { guard: 'exchanges', target: 'exchanging' },
           { guard: { type: 'refreshable', params: ({ event }) => ({ status: event.output.status }) }, target: 'refreshing' },
           { target: 'login' },
         ],
@@ -201,6 +210,18 @@ export const authMachine = setup({
           // A refresh that failed is no reason to give up: log in again (or say how, and why).
           { target: 'login', actions: assign({ refreshError: ({ event }) => asAuthError(event.error) }) },
         ],
+      },
+    },
+    // One provider login, many servers: the server's token for the provider's access token (RFC 8693), never a login of the server's own.
+    exchanging: {
+      invoke: {
+        src: 'exchangeToken',
+        input: ({ context }) => ({ host: context.host, minValidity: context.request?.minValidity ?? 0, port: context.port }),
+        onDone: { target: 'authenticated', actions: assign({ token: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => asAuthError(event.error) }) },
+      },
+      on: {
+        CANCEL: { target: 'failed', actions: assign({ error: ({ event }) => cancelled(event.reason) }) },
       },
     },
     login: {

@@ -83,12 +83,21 @@ function throwing(error: Error): never {
 }
 
 /** The login URL on the application server for a given loopback `redirect_uri`. */
-export function buildLoginUrl(loginEndpoint: string, redirectUri: string): string {
+export function buildLoginUrl(loginEndpoint: string, redirectUri: string, query: LoginQuery = {}): string {
   const url = new URL(loginEndpoint);
   url.searchParams.set('redirect_uri', redirectUri);
   url.searchParams.set('offline_access', 'true');
-  url.searchParams.set('prompt', 'consent');
+  url.searchParams.set('prompt', query.prompt ?? 'consent');
+  if (query.scope && query.scope.length > 0) url.searchParams.set('scope', query.scope.join(' '));
   return url.toString();
+}
+
+/** What a py-oidc-auth login route takes beside the redirect URI. */
+export interface LoginQuery {
+  /** `consent` (the Python client's), or `login` to make the provider ask who logs in. @default 'consent' */
+  prompt?: 'consent' | 'login' | undefined;
+  /** Scopes instead of the server's default ones. */
+  scope?: readonly string[] | undefined;
 }
 
 /**

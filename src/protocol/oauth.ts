@@ -23,6 +23,7 @@ export interface ProviderMetadata {
   authorization_response_iss_parameter_supported?: boolean | undefined;
   code_challenge_methods_supported?: string[] | undefined;
   grant_types_supported?: string[] | undefined;
+  prompt_values_supported?: string[] | undefined;
   [key: string]: unknown;
 }
 

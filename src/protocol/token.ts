@@ -1,6 +1,7 @@
 import { AuthError } from '../errors.ts';
 import type { Token } from '../types.ts';
 import { redact } from '../errors.ts';
+import { whoField } from './identity.ts';
 
 /** Lifetime assumed when a server says nothing about it (the Python client's default). */
 export const DEFAULT_LIFETIME = 180;
@@ -93,9 +94,9 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
  * A refresh response may omit the refresh token (RFC 6749 section 6): then the
  * old one, with its expiry, stays in use.
  */
-export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_expires' | 'id_token'>, next: Token): Token {
-  // A refresh need not return an ID token (OIDC Core 12.2): the first one stays.
-  const withId = next.id_token === undefined && previous.id_token !== undefined ? { ...next, id_token: previous.id_token } : next;
+export function mergeRefreshed(previous: Pick<Token, 'refresh_token' | 'refresh_expires' | 'id_token' | 'who'>, next: Token): Token {
+  // A refresh need not return an ID token (OIDC Core 12.2): the first one stays, and so does who logged in.
+  const withId = { ...next, ...(next.id_token === undefined && previous.id_token !== undefined ? { id_token: previous.id_token } : {}), ...(next.who === undefined && previous.who !== undefined ? { who: previous.who } : {}) };
   if (next.refresh_token !== '') return withId;
   return { ...withId, refresh_token: previous.refresh_token, refresh_expires: previous.refresh_expires };
 }
@@ -136,5 +137,6 @@ export function tokenFromStored(value: unknown): Token | undefined {
     scope: typeof record.scope === 'string' ? record.scope : '',
     headers: { Authorization: `Bearer ${record.access_token}` },
     ...(typeof record.id_token === 'string' && record.id_token !== '' ? { id_token: record.id_token } : {}),
+    ...whoField(record.who),
   };
 }

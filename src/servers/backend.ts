@@ -2,7 +2,7 @@
 // py-oidc-auth routes of an application server, or a standard OpenID provider.
 import type { CallbackParams } from '../protocol/callback.ts';
 import type { TokenStoreBackend } from '../adapters/store/contract.ts';
-import type { Config, DeviceCode, Token } from '../types.ts';
+import type { Config, DeviceCode, Identity, Token } from '../types.ts';
 
 /** How the code-flow callback is received. */
 export interface CallbackPlan {
@@ -32,8 +32,18 @@ export interface Backend {
    * It carries the state, so it is never shown: the person opens the loopback
    * `/login`, which redirects there.
    */
-  loginUrl(redirectUri: string, signal?: AbortSignal): Promise<string>;
+  loginUrl(redirectUri: string, signal?: AbortSignal, options?: LoginUrlOptions): Promise<string>;
   exchangeCode(params: CallbackParams, redirectUri: string, signal: AbortSignal): Promise<Token>;
+  /** Who a fresh login's token belongs to, when its token does not say (a userinfo request); undefined when the server cannot tell. */
+  identify?(token: Token, signal: AbortSignal): Promise<Identity | undefined>;
+  /** RFC 8693: this server's token for an access token of the provider it trusts (py-oidc-auth's broker mode). */
+  exchange?(subjectToken: string, signal: AbortSignal): Promise<Token>;
+}
+
+/** How a code-flow login is started. */
+export interface LoginUrlOptions {
+  /** Another account of this server is stored: have the provider ask who logs in (`prompt=select_account` or `login`). */
+  chooseAccount?: boolean | undefined;
 }
 
 /** Everything a host's actor needs: where the server is, where tokens live, how to reach it. */
@@ -49,5 +59,7 @@ export interface HostSettings {
    * in memory only, never shown (it may hold the client secret).
    */
   fingerprint?: string | undefined;
+  /** The provider login whose access token this server exchanges for its own (`exchangeFrom`). */
+  exchangeFrom?: HostSettings | undefined;
 }
 

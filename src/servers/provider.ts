@@ -5,6 +5,7 @@ import { AuthError } from '../errors.ts';
 import { callbackMatches } from '../protocol/callback.ts';
 import { DEVICE_GRANT_TYPE, type AuthCodeFlow, type TokenResponse } from '../protocol/oauth.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
+import { identityFromClaims } from '../protocol/identity.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 import type { Client } from './client/client.ts';
@@ -21,6 +22,8 @@ export interface ProviderSettings {
   redirectPorts?: number[] | undefined;
   /** Everything else the Client takes (auth method, keys, clock tolerance, ...). */
   client?: Omit<ClientOptions, 'clientSecret'> | undefined;
+  /** A named account (its own store entry); none: the default account. */
+  account?: string | undefined;
 }
 
 /** Refresh tokens whose lifetime the provider does not say are assumed to live this long (a rejection still ends them). */
@@ -34,13 +37,24 @@ function toToken(response: TokenResponse): Token {
     token.refresh_expires = Math.floor(now + UNKNOWN_REFRESH_LIFETIME);
   }
   if (typeof response.id_token === 'string') token.id_token = response.id_token;
+  // The Client validated the ID token: its claims say who logged in.
+  const who = identityFromClaims(response.id_token_claims);
+  if (who) token.who = who;
   return token;
+}
+
+/** The `prompt` of a login: `consent` where offline access is asked (oidc-provider and others need it for a refresh token), and a choice of account for a second one. */
+export function loginPrompt(scope: readonly string[], chooseAccount: boolean, supported: readonly string[] | undefined): string | undefined {
+  const prompts: string[] = [];
+  if (chooseAccount) prompts.push(supported?.includes('select_account') ? 'select_account' : 'login');
+  if (scope.includes('offline_access')) prompts.push('consent');
+  return prompts.length > 0 ? prompts.join(' ') : undefined;
 }
 
 /** A {@link Backend} for a standard provider; discovery happens on first use (and is cached in `cacheFolder`). */
 export function providerBackend(settings: ProviderSettings, options: { cacheFolder?: string | undefined; timeout?: number | undefined; fetch?: typeof globalThis.fetch | undefined }): Backend {
   const scope = scopeList(settings.scope ?? DEFAULT_PROVIDER_SCOPE);
-  const key = providerKey(settings.issuer, settings.clientId, scope);
+  const key = providerKey(settings.issuer, settings.clientId, scope, settings.account);
   let client: Promise<Client> | undefined;
   const getClient = () => {
     client ??= import('./client/client.ts').then(({ Client }) => Client.discover(settings.issuer, settings.clientId, {
@@ -57,7 +71,7 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
   const quote = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
   return {
     key,
-    command: `oidc-auth --issuer ${quote(settings.issuer)} --client-id ${quote(settings.clientId)}${settings.scope ? ` --scope ${quote(scope.join(' '))}` : ''}`,
+    command: `oidc-auth --issuer ${quote(settings.issuer)} --client-id ${quote(settings.clientId)}${settings.scope ? ` --scope ${quote(scope.join(' '))}` : ''}${settings.account !== undefined && settings.account !== 'default' ? ` --account ${settings.account}` : ''}`,
     async requestDeviceCode(signal) {
       return (await getClient()).initiateDeviceFlow({ scope, signal });
     },
@@ -72,9 +86,19 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
       return mergeRefreshed(stored ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
     },
     callback: { ports: settings.redirectPorts ?? [0], fallbackToAnyPort: true, hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
-    async loginUrl(redirectUri) {
-      pending = (await getClient()).initiateAuthCodeFlow({ redirectUri, scope, prompt: scope.includes('offline_access') ? 'consent' : undefined });
+    async loginUrl(redirectUri, _signal, options) {
+      const c = await getClient();
+      const supported = c.configuration.prompt_values_supported;
+      pending = c.initiateAuthCodeFlow({ redirectUri, scope, prompt: loginPrompt(scope, options?.chooseAccount === true, Array.isArray(supported) ? supported : undefined) });
       return pending.authUri;
+    },
+    async identify(token, signal) {
+      try {
+        const c = await getClient();
+        return c.configuration.userinfo_endpoint ? identityFromClaims(await c.userinfo(token.access_token, { signal })) : undefined;
+      } catch {
+        return undefined; // Who logged in is shown where it can be told, never required.
+      }
     },
     async exchangeCode(params, _redirectUri, signal) {
       const flow = pending;

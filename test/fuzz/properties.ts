@@ -8,6 +8,8 @@ import { callbackMatches, parseCallbackQuery, providerRedirect } from '../../src
 import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse } from '../../src/protocol/error-response.ts';
 import { normalizeHost } from '../../src/protocol/host.ts';
+import { identityFromClaims, identityFromStored } from '../../src/protocol/identity.ts';
+import { accountOfKey, accountProblem, DEFAULT_ACCOUNT, hostKey, serverOfKey, storeKey, withAccount } from '../../src/protocol/store-key.ts';
 import { parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata } from '../../src/protocol/oauth.ts';
 import { describeNetworkError } from '../../src/protocol/network-error.ts';
 import { bypassesProxy, proxySettings } from '../../src/protocol/proxy.ts';
@@ -175,6 +177,23 @@ export const PROPERTIES: FuzzProperty[] = [
       const owner = ownerOf(parseSocketTable(text, littleEndian), { address, port: clientPort }, { address, port: serverPort });
       if (owner !== uid) throw new Error(`owner ${owner} for ${address}, written ${uid}`);
     }
+  }),
+  property('identityFromClaims: a printable name of at most 256 characters or undefined; never throws', fc.oneof(fc.jsonValue(), field(['sub', 'preferred_username', 'username', 'email'])), (claims) => {
+    const who = identityFromClaims(claims);
+    if (who === undefined) return;
+    if (who.name === '' || who.name.length > 256 || printable(who.name) !== who.name) throw new Error(`bad name ${JSON.stringify(who.name)}`);
+    if (JSON.stringify(identityFromStored(JSON.parse(JSON.stringify(who)))) !== JSON.stringify(who)) throw new Error('does not round-trip through the store');
+  }),
+  property('account keys: any valid name round-trips through withAccount / accountOfKey / serverOfKey; other names are refused', fc.tuple(fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), fc.string()), fc.webUrl(), fc.option(fc.array(fc.stringMatching(/^[a-z:]{1,8}$/), { maxLength: 3 }), { nil: undefined })), ([name, host, scope]) => {
+    const problem = accountProblem(name);
+    if (problem !== undefined) {
+      if (/^[A-Za-z0-9._-]{1,64}$/.test(name) && !/^\.+$/.test(name)) throw new Error(`refused a valid name ${name}`);
+      return;
+    }
+    const server = hostKey(host, { scope });
+    const key = withAccount(server, name);
+    if (accountOfKey(key) !== name || serverOfKey(key) !== server || storeKey(key) !== key) throw new Error(`${key} does not round-trip`);
+    if (name === DEFAULT_ACCOUNT && key !== server) throw new Error('the default account has the server\'s key');
   }),
   property('Retry-After: undefined or whole seconds in [0, 86400]', fc.oneof(fc.string(), fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString())), (value) => {
     const seconds = retryAfterSeconds(value);

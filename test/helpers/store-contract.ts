@@ -2,7 +2,7 @@
 // the file store, the memory store, the Redis store and the keyring store.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { clearStore, putToken, removeToken, storedToken, type TokenStoreBackend } from '../../src/index.ts';
+import { clearStore, listLogins, putToken, removeToken, storedToken, type TokenStoreBackend } from '../../src/index.ts';
 import { testToken } from '../fixtures/token.ts';
 
 /** Register the contract's cases for the store `open()` gives (a fresh, empty one per case). */
@@ -22,6 +22,20 @@ export function storeContract(open: () => Promise<TokenStoreBackend> | TokenStor
     assert.equal(await storedToken(store, 'https://a.example'), undefined);
     await clearStore(store);
     assert.deepEqual(await store.entries(), []);
+  });
+
+  it('contract: accounts of one server are separate entries; who logged in is kept and listed, never a token', async () => {
+    const store = await open();
+    await putToken(store, 'HTTPS://A.example/', { ...testToken('at-default'), who: { name: 'alice', subject: 'u-1' } });
+    await putToken(store, 'https://a.example#account=project', { ...testToken('at-project'), who: { name: 'bob' } });
+    assert.equal((await store.read('https://a.example')).token?.access_token, 'at-default');
+    assert.equal((await store.read('https://A.example#account=project')).token?.access_token, 'at-project', 'the host part is normalised, the account kept');
+    assert.deepEqual((await store.read('https://a.example')).token?.who, { name: 'alice', subject: 'u-1' });
+    const listed = (await listLogins(store)).sort((a, b) => a.account.localeCompare(b.account)).map((login) => [login.host, login.server, login.account, login.who?.name]);
+    assert.deepEqual(listed, [['https://a.example', 'https://a.example', 'default', 'alice'], ['https://a.example#account=project', 'https://a.example', 'project', 'bob']]);
+    assert.doesNotMatch(JSON.stringify(await listLogins(store)), /at-default|at-project/);
+    assert.equal(await removeToken(store, 'https://a.example#account=project'), true);
+    assert.equal((await store.read('https://a.example')).token?.access_token, 'at-default', 'removing one account leaves the other');
   });
 
   it('contract: every write gives a new version, and a read tells the version it read', async () => {

@@ -1,8 +1,8 @@
 // The token store contract. The file store (file-store.ts) is its default
 // implementation; memory, Redis and keyring stores implement it too. The
 // host actor, the flows and the CLI talk to stores only through it.
-import { storeKey } from '../../protocol/store-key.ts';
-import type { Token } from '../../types.ts';
+import { accountOfKey, serverOfKey, storeKey } from '../../protocol/store-key.ts';
+import type { Identity, Token } from '../../types.ts';
 
 /** A value, or a promise of it: a file store answers at once, a network store later. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -32,7 +32,14 @@ export interface StoredLogin extends StoredEntry {
 
 /** A stored login as a listing shows it: expiries and scope, no secret. */
 export interface StoredSummary {
+  /** The store key (the host for a default-account login to a py-oidc-auth server). */
   host: string;
+  /** The key without its account: the accounts of one server share it. */
+  server: string;
+  /** The account: `default`, or the name given with `account` / `--account`. */
+  account: string;
+  /** Who logged in, when it was told at the login. */
+  who?: Identity | undefined;
   stored_at: number;
   expires: number;
   refresh_expires: number;
@@ -173,9 +180,24 @@ export async function clearStore(store: TokenStoreBackend): Promise<void> {
   await store.update(() => 'clear');
 }
 
+/** The server and account a store key names. */
+export function loginOfKey(key: string): { server: string; account: string } {
+  return { server: serverOfKey(key), account: accountOfKey(key) };
+}
+
 /** A stored login as a listing shows it (`where` it is kept, when the store tells). */
 export function summaryOf({ host, token, stored_at }: StoredLogin, where?: string): StoredSummary {
-  return { host, stored_at, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '', ...(where === undefined ? {} : { where }) };
+  return {
+    host,
+    ...loginOfKey(host),
+    stored_at,
+    expires: token.expires,
+    refresh_expires: token.refresh_expires,
+    scope: token.scope,
+    refreshable: token.refresh_token !== '',
+    ...(token.who ? { who: token.who } : {}),
+    ...(where === undefined ? {} : { where }),
+  };
 }
 
 /** The live logins of any store, without secrets, for listings. */

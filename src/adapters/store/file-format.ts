@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AuthError } from '../../errors.ts';
+import { identityFromStored } from '../../protocol/identity.ts';
 import { tokenFromStored } from '../../protocol/token.ts';
 import type { StoredEntry } from './contract.ts';
 import type { Token } from '../../types.ts';
@@ -71,6 +72,8 @@ export function parseStoreContent(value: unknown): StoreContent | undefined {
     const storedAt = fields.stored_at;
     // The ID token (standard providers) lives beside the token, so the token keeps exactly the Python client's fields.
     if (typeof fields.id_token === 'string' && fields.id_token !== '' && token.id_token === undefined) token.id_token = fields.id_token;
+    const who = identityFromStored(fields.who);
+    if (who && token.who === undefined) token.who = who;
     entries[host] = { token, stored_at: typeof storedAt === 'number' ? storedAt : 0, version };
   }
   return {
@@ -85,8 +88,8 @@ export function parseStoreContent(value: unknown): StoreContent | undefined {
 export function serializeStoreContent(content: StoreContent): unknown {
   if (content.shape === 'single') return content.token ?? {};
   const entries = Object.fromEntries(Object.entries(content.entries).map(([host, entry]) => {
-    const { id_token: idToken, ...token } = entry.token;
-    return [host, { token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION, ...(idToken ? { id_token: idToken } : {}) }];
+    const { id_token: idToken, who, ...token } = entry.token;
+    return [host, { token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION, ...(idToken ? { id_token: idToken } : {}), ...(who ? { who } : {}) }];
   }));
   return { ...content.others, ...entries };
 }

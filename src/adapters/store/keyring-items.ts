@@ -2,8 +2,9 @@
 // the first call): one call at a time, each bounded in time, a minute's
 // cool-down after a failure; large secrets split into parts named by their
 // write, so that a reader never joins two writes.
+import { whoField } from '../../protocol/identity.ts';
 import { tokenFromStored } from '../../protocol/token.ts';
-import type { Token } from '../../types.ts';
+import type { Identity, Token } from '../../types.ts';
 import { STORE_FORMAT_VERSION } from './file-format.ts';
 
 /**
@@ -49,6 +50,8 @@ export interface IndexEntry {
   parts: number;
   /** Names the parts of this write, so that a reader never mixes two writes. */
   generation: string;
+  /** Who logged in (no secret), for listings without reading the keyring. */
+  who?: Identity | undefined;
 }
 
 export type Index = Record<string, IndexEntry>;
@@ -81,7 +84,7 @@ export function indexFrom(text: string | undefined): Index {
     const index: Index = {};
     for (const [key, value] of Object.entries(entries as Record<string, Partial<IndexEntry>>)) {
       if (typeof value.expires === 'number' && typeof value.refresh_expires === 'number' && typeof value.generation === 'string') {
-        index[key] = { stored_at: value.stored_at ?? 0, expires: value.expires, refresh_expires: value.refresh_expires, scope: String(value.scope ?? ''), refreshable: value.refreshable === true, parts: Number(value.parts ?? 0), generation: value.generation };
+        index[key] = { stored_at: value.stored_at ?? 0, expires: value.expires, refresh_expires: value.refresh_expires, scope: String(value.scope ?? ''), refreshable: value.refreshable === true, parts: Number(value.parts ?? 0), generation: value.generation, ...whoField(value.who) };
       }
     }
     return index;
@@ -182,7 +185,7 @@ export class KeyringItems {
     const write = (account: string, text: string) => this.call('writing to the keyring', async (signal) => (await this.#entry(account)).setPassword(text, signal));
     if (parts.length === 0) await write(key, whole);
     else await Promise.all(parts.map((text, part) => write(this.#partName(key, generation, part), text)));
-    return { stored_at: now, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '', parts: parts.length, generation };
+    return { stored_at: now, expires: token.expires, refresh_expires: token.refresh_expires, scope: token.scope, refreshable: token.refresh_token !== '', parts: parts.length, generation, ...(token.who ? { who: token.who } : {}) };
   }
 
   /** Remove the secret items of `entry` (best effort: a stale part holds no more than the index points to). */

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { storeKey } from '../../protocol/store-key.ts';
 import { isEvictable, nowSeconds } from '../../protocol/token.ts';
-import { BaseTokenStore, summaryOf, warnOnStderr, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoredSummary, type StoreLease, type StoreRead, type StoreVersion } from './contract.ts';
+import { BaseTokenStore, loginOfKey, summaryOf, warnOnStderr, type LoginTurnOptions, type StoreChange, type StoredLogin, type StoredSummary, type StoreLease, type StoreRead, type StoreVersion } from './contract.ts';
 import { defaultStore, type TokenStore } from './file-store.ts';
 import type { Environment, Token } from '../../types.ts';
 import { cacheHome } from './paths.ts';
@@ -161,7 +161,7 @@ export class KeyringTokenStore extends BaseTokenStore {
     const index = this.#readIndex();
     const keyring = Object.entries(index)
       .filter(([, entry]) => !isEvictable(entry, now))
-      .map(([host, entry]) => ({ host, stored_at: entry.stored_at, expires: entry.expires, refresh_expires: entry.refresh_expires, scope: entry.scope, refreshable: entry.refreshable, where: 'keyring' }));
+      .map(([host, entry]) => ({ host, ...loginOfKey(host), stored_at: entry.stored_at, expires: entry.expires, refresh_expires: entry.refresh_expires, scope: entry.scope, refreshable: entry.refreshable, ...(entry.who ? { who: entry.who } : {}), where: 'keyring' }));
     const file = this.fallback.entries().filter((login) => !(login.host in index)).map((login) => summaryOf(login, `plaintext file ${this.fallback.path}`));
     return [...keyring, ...file];
   }

@@ -16,6 +16,13 @@ export function cacheHome(env: Environment = process.env): string {
   return env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== '' ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
 }
 
+/** The user's settings folder: `$XDG_CONFIG_HOME`, else `%APPDATA%` on Windows, else `~/.config`. */
+export function configHome(env: Environment = process.env): string {
+  if (env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.trim() !== '') return env.XDG_CONFIG_HOME;
+  if (process.platform === 'win32' && env.APPDATA) return env.APPDATA;
+  return path.join(os.homedir(), '.config');
+}
+
 /** The path rules of a platform (`path.posix` or `path.win32`; tests pass the other one). */
 export interface PathRules {
   sep: string;
