@@ -8,6 +8,7 @@ import path from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { authenticate, authState, listLogins, switchAccount, AuthError, type Token } from '../src/index.ts';
 import { resetHostActors } from '../src/host/registry.ts';
+import { ACCOUNTS_RECHECK_MS } from '../src/adapters/store/accounts.ts';
 import { NATIVE_CLIENT, startIdp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
 import { personApproves, startWorld, type World } from './fixtures/world.ts';
@@ -84,6 +85,8 @@ describe('several accounts of one server', () => {
     assert.equal(switched.code, 0, switched.stderr);
     assert.match(switched.stderr, /now uses the account "project"/);
     assert.equal((await cli([host])).stdout, `${project.access_token}\n`, 'the switched default');
+    // A running program sees another process's switch within ACCOUNTS_RECHECK_MS (its cached path stats the accounts file at most that often).
+    await new Promise((resolve) => setTimeout(resolve, ACCOUNTS_RECHECK_MS));
     assert.equal((await authenticate({ host, store: world.store, interactive: false })).access_token, project.access_token, 'the library follows switch too');
     assert.equal((await cli([host, '--account', 'default'])).stdout, `${personal.access_token}\n`, '--account wins');
     assert.equal((await cli([host], { OIDC_AUTH_ACCOUNT: 'default' })).stdout, `${personal.access_token}\n`, 'the variable wins');

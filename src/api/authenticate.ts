@@ -6,8 +6,7 @@ import { hostActorFor, rememberActor, rememberedActor } from '../host/registry.t
 import { tokenStatus } from '../protocol/token.ts';
 import { storedToken } from '../adapters/store/contract.ts';
 import { chooseStore } from '../adapters/store/choice.ts';
-import { accountsFile } from '../adapters/store/accounts.ts';
-import { fileVersion } from '../adapters/store/safe-file.ts';
+import { accountsVersion } from '../adapters/store/accounts.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from '../host/views.ts';
 import type { Inspector } from '../protocol/inspection.ts';
 import { presenterOf, type Presenter } from '../host/presenter.ts';
@@ -116,10 +115,10 @@ export async function reauthenticate(options: AuthenticateOptions): Promise<Toke
   return hostActor.run({ ...runOptions(options), force: true });
 }
 
-/** The options that pick a host's actor, as one string: with no account named, the version of the file that remembers default accounts (one stat). */
+/** The options that pick a host's actor, as one string: with no account named, the version of the file that remembers default accounts (a stat at most once a second). */
 function fastKey(options: AuthenticateOptions, storeId: string): string {
   const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope ?? '';
-  const account = options.account ?? process.env.OIDC_AUTH_ACCOUNT ?? `switch ${fileVersion(accountsFile()) ?? '-'}`;
+  const account = options.account ?? process.env.OIDC_AUTH_ACCOUNT ?? `switch ${accountsVersion() ?? '-'}`;
   const from = options.exchangeFrom ? JSON.stringify([options.exchangeFrom.issuer, options.exchangeFrom.clientId, options.exchangeFrom.scope, options.exchangeFrom.audience, options.exchangeFrom.account]) : '';
   return `${options.host ?? ''}\n${options.issuer ?? ''}\n${options.clientId ?? ''}\n${scope}\n${storeId}\n${account}\n${from}`;
 }

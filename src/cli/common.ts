@@ -5,7 +5,8 @@ import { chooseStore, isStoreName, type StoreName } from '../adapters/store/choi
 import { TokenStore } from '../adapters/store/file-store.ts';
 import type { Token } from '../types.ts';
 import { DEFAULT_PROVIDER_SCOPE, hostKey, providerKey, scopeList, withAccount } from '../protocol/store-key.ts';
-import { rememberedAccount } from '../adapters/store/accounts.ts';
+import fs from 'node:fs';
+import { accountsFile } from '../adapters/store/paths.ts';
 import type { LoginChoice, OutputKind, StoreChoice } from './args.ts';
 
 
@@ -19,10 +20,14 @@ export function serverKey(choice: LoginChoice): string {
  * The store key a login command reads and writes: its server's, with the
  * account from --account, else OIDC_AUTH_ACCOUNT, else the one `switch` chose.
  */
-export function loginKey(choice: LoginChoice, storeId: string, env: NodeJS.ProcessEnv): string {
+export async function loginKey(choice: LoginChoice, storeId: string, env: NodeJS.ProcessEnv): Promise<string> {
   const server = serverKey(choice);
-  const named = env.OIDC_AUTH_ACCOUNT?.trim() ? env.OIDC_AUTH_ACCOUNT : undefined;
-  return withAccount(server, choice.account ?? named ?? rememberedAccount(storeId, server, env));
+  const named = choice.account ?? (env.OIDC_AUTH_ACCOUNT?.trim() ? env.OIDC_AUTH_ACCOUNT : undefined);
+  if (named !== undefined) return withAccount(server, named);
+  // The accounts file's reader loads only where `switch` ever wrote one (one stat otherwise).
+  if (!fs.existsSync(accountsFile(env))) return server;
+  const { rememberedAccount } = await import('../adapters/store/accounts.ts');
+  return withAccount(server, rememberedAccount(storeId, server, env));
 }
 
 /** Documented exit codes. */

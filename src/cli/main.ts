@@ -10,7 +10,7 @@ async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
   if (command.kind !== 'token' || command.force || command.verbose) return false;
   try {
     const store = await openStore(command);
-    const token = (await store.read(loginKey(command, store.id, io.env))).token;
+    const token = (await store.read(await loginKey(command, store.id, io.env))).token;
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     io.out.write(formatToken(token, command.output));
     return true;

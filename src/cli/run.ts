@@ -75,7 +75,7 @@ function serverLabel(command: LoginChoice, key?: string): string {
 
 async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   const store = await openStore(command);
-  const key = loginKey(command, store.id, io.env);
+  const key = await loginKey(command, store.id, io.env);
   const label = serverLabel(command, key);
   const token = await storedToken(store, key);
   if (command.issuer !== undefined && token) {
@@ -146,7 +146,7 @@ async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): P
   // While the person may type, nothing redraws the line they type on.
   const codeSpinner = paste ? new Spinner(io.err, { ...info, plain: true }) : spinner;
   const store = await openStore(command);
-  const key = loginKey(command, store.id, io.env);
+  const key = await loginKey(command, store.id, io.env);
   const timeout = command.timeout ?? DEFAULT_LOGIN_TIMEOUT;
   const controller = new AbortController();
   let interrupts = 0;

@@ -1,7 +1,6 @@
 import { AuthError } from '../errors.ts';
-import type { Token } from '../types.ts';
-import { redact } from '../errors.ts';
-import { whoField } from './identity.ts';
+import type { Identity, Token } from '../types.ts';
+import { printable, redact } from '../errors.ts';
 
 /** Lifetime assumed when a server says nothing about it (the Python client's default). */
 export const DEFAULT_LIFETIME = 180;
@@ -139,4 +138,30 @@ export function tokenFromStored(value: unknown): Token | undefined {
     ...(typeof record.id_token === 'string' && record.id_token !== '' ? { id_token: record.id_token } : {}),
     ...whoField(record.who),
   };
+}
+
+/** Longest name or subject of an identity kept: a claim is shown in listings, never a page of text. */
+const LONGEST_IDENTITY = 256;
+
+/** A claim as an identity's name or subject: printable, trimmed, not empty, not too long; else undefined. */
+export function identityText(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = printable(value).trim();
+  return trimmed === '' || trimmed.length > LONGEST_IDENTITY ? undefined : trimmed;
+}
+
+/** An identity read back from a store entry (its fields checked), or undefined. */
+export function identityFromStored(value: unknown): Identity | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  const name = identityText(record.name);
+  if (name === undefined) return undefined;
+  const subject = identityText(record.subject);
+  return subject === undefined ? { name } : { name, subject };
+}
+
+/** `{ who }` for a stored identity that checks out, else `{}`: to spread into a token or index entry. */
+export function whoField(value: unknown): { who?: Identity } {
+  const who = identityFromStored(value);
+  return who ? { who } : {};
 }

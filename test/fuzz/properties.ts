@@ -8,7 +8,8 @@ import { callbackMatches, parseCallbackQuery, providerRedirect } from '../../src
 import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse } from '../../src/protocol/error-response.ts';
 import { normalizeHost } from '../../src/protocol/host.ts';
-import { identityFromClaims, identityFromStored } from '../../src/protocol/identity.ts';
+import { identityFromClaims } from '../../src/protocol/identity.ts';
+import { identityFromStored } from '../../src/protocol/token.ts';
 import { accountOfKey, accountProblem, DEFAULT_ACCOUNT, hostKey, serverOfKey, storeKey, withAccount } from '../../src/protocol/store-key.ts';
 import { parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata } from '../../src/protocol/oauth.ts';
 import { describeNetworkError } from '../../src/protocol/network-error.ts';

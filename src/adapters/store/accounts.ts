@@ -5,15 +5,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { accountProblem, DEFAULT_ACCOUNT } from '../../protocol/store-key.ts';
 import type { Environment } from '../../types.ts';
-import { configHome } from './paths.ts';
-import { FileCache, readOwnFile, writeOwnFileAtomic } from './safe-file.ts';
+import { accountsFile } from './paths.ts';
+import { FileCache, fileVersion, readOwnFile, writeOwnFileAtomic } from './safe-file.ts';
 
 /** Default accounts by store id, then by server key. */
 type Defaults = Record<string, Record<string, string>>;
 
-/** The settings file that holds each store's default accounts. */
-export function accountsFile(env: Environment = process.env): string {
-  return path.resolve(configHome(env), 'oidc-auth', 'accounts.json');
+/** How long a cached `authenticate()` trusts its last look at the accounts file: a `switch` by another process is seen within this time. */
+export const ACCOUNTS_RECHECK_MS = 1000;
+
+let lastLook: { file: string; version: string | undefined; at: number } | undefined;
+
+/**
+ * The accounts file's version for the fast path: one stat at most every
+ * {@link ACCOUNTS_RECHECK_MS} (a change made in this process is seen at once).
+ */
+export function accountsVersion(): string | undefined {
+  const file = accountsFile();
+  const now = Date.now();
+  if (lastLook?.file !== file || now - lastLook.at >= ACCOUNTS_RECHECK_MS) lastLook = { file, version: fileVersion(file), at: now };
+  return lastLook.version;
 }
 
 /** The defaults in the file's text; anything that is not a valid account name is skipped. */
@@ -65,5 +76,6 @@ export function rememberAccount(storeId: string, server: string, account: string
   else defaults[storeId] = servers;
   writeOwnFileAtomic(file, `${JSON.stringify({ format: 1, defaults }, undefined, 2)}\n`, 'The accounts file');
   cacheOf(file).forget();
+  lastLook = undefined;
   return file;
 }

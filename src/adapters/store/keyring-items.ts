@@ -2,8 +2,7 @@
 // the first call): one call at a time, each bounded in time, a minute's
 // cool-down after a failure; large secrets split into parts named by their
 // write, so that a reader never joins two writes.
-import { whoField } from '../../protocol/identity.ts';
-import { tokenFromStored } from '../../protocol/token.ts';
+import { tokenFromStored, whoField } from '../../protocol/token.ts';
 import type { Identity, Token } from '../../types.ts';
 import { STORE_FORMAT_VERSION } from './file-format.ts';
 

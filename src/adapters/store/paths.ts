@@ -23,6 +23,16 @@ export function configHome(env: Environment = process.env): string {
   return path.join(os.homedir(), '.config');
 }
 
+let knownAccountsFile: { configHome: string | undefined; file: string } | undefined;
+
+/** The settings file where `oidc-auth switch` remembers each store's default accounts (remembered while `XDG_CONFIG_HOME` is unchanged). */
+export function accountsFile(env: Environment = process.env): string {
+  if (env !== process.env) return path.resolve(configHome(env), 'oidc-auth', 'accounts.json');
+  const home = env.XDG_CONFIG_HOME;
+  if (knownAccountsFile === undefined || knownAccountsFile.configHome !== home) knownAccountsFile = { configHome: home, file: path.resolve(configHome(env), 'oidc-auth', 'accounts.json') };
+  return knownAccountsFile.file;
+}
+
 /** The path rules of a platform (`path.posix` or `path.win32`; tests pass the other one). */
 export interface PathRules {
   sep: string;
