@@ -10,6 +10,7 @@ import { hideDevelopmentNotices } from '../test/fixtures/idp.ts';
 import { personApproves, startWorld, type World } from '../test/fixtures/world.ts';
 import { Person } from '../test/fixtures/person.ts';
 import { benchCliStart } from './cli-start.ts';
+import { benchKubectl } from './kubectl.ts';
 import { nodeScript } from '../test/helpers/cli.ts';
 import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
 
@@ -68,6 +69,14 @@ async function cachedAuthenticate() {
   rows.push(['cached authenticate() / one fs.statSync of the store', `${floor.ratio.toFixed(1)}x`, `${floor.authenticateUs.toFixed(2)} us vs ${floor.statUs.toFixed(2)} us per call, 20 x 1,000 interleaved (goal <= 5x)`]);
   rows.push(['cached authenticate(), store unchanged', `${quiet.perSecond.toLocaleString('en')} calls/s`, `p50 ${ms(quiet.p50)}, p99 ${ms(quiet.p99)}, ${quiet.wrong} wrong`]);
   rows.push(['cached authenticate(), store rewritten by another process', `${busy.perSecond.toLocaleString('en')} calls/s`, `p50 ${ms(busy.p50)}, p99 ${ms(busy.p99)}, ${busy.wrong} wrong`]);
+}
+
+async function kubectl() {
+  say('2b. kubectl with the exec plugin ...');
+  if (!fs.existsSync('/usr/bin/kubectl')) return void rows.push(['kubectl get, exec plugin vs static token', 'not run', 'kubectl is not installed']);
+  const result = await benchKubectl(20);
+  results.kubectl = result;
+  rows.push(['kubectl get --raw /api: exec plugin (cached) / static token', `${result.ratio.toFixed(2)}x`, `${ms(result.pluginMs)} vs ${ms(result.staticMs)} (median of ${result.runs}, interleaved)`]);
 }
 
 function cliStart() {
@@ -346,7 +355,7 @@ function importCost() {
 }
 
 const only = process.argv.slice(2);
-const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
 for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };

@@ -24,6 +24,8 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
    * stdin and stderr (where prompts go), and no batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...).
    */
   interactive?: boolean | undefined;
+  /** With `interactive: false`: why no person can take part, said in the `login_required` message (e.g. "kubectl says the session is not interactive"). */
+  whyNotInteractive?: string | undefined;
   /** Interactive login kind: device flow with code-flow fallback (`auto`), or one of them. @default 'auto' */
   flow?: FlowKind | undefined;
   /**
@@ -80,6 +82,7 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
 /** What one call asks of the host's actor. */
 function runOptions(options: AuthenticateOptions): RunOptions {
   const decision = decideInteractive(options.interactive);
+  if (!decision.interactive && options.interactive === false && options.whyNotInteractive) decision.why = options.whyNotInteractive;
   return {
     force: options.force ?? false,
     flow: options.flow ?? 'auto',

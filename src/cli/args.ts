@@ -2,6 +2,7 @@
 // cached-token fast path stays cheap.
 import { hostProblem } from '../protocol/host.ts';
 import { accountProblem } from '../protocol/store-key.ts';
+import type { GitCredentialAction } from '../protocol/git-credential.ts';
 import { parseArgs } from 'node:util';
 import type { FlowKind } from '../types.ts';
 
@@ -62,7 +63,21 @@ export type Command =
   | ({ kind: 'export'; host: string } & StoreChoice)
   | ({ kind: 'logout' } & LoginChoice)
   | ({ kind: 'switch'; account: string } & LoginChoice)
-  | ({ kind: 'token'; output: OutputKind } & LoginChoice);
+  | ({ kind: 'token'; output: OutputKind } & LoginChoice)
+  // --api-version is checked where it is used (protocol/kubernetes.ts stays off the token command's fast path).
+  | ({ kind: 'credential'; tool: 'kubernetes'; apiVersion?: string | undefined } & LoginChoice)
+  | ({ kind: 'credential'; tool: 'git'; action: GitCredentialAction; username: string } & LoginChoice)
+  | ({ kind: 'credential'; tool: 'wlcg' } & LoginChoice)
+  | ({ kind: 'setup'; tool: 'kubernetes'; user?: string | undefined; apiVersion?: string | undefined; write: boolean; command: string } & LoginChoice)
+  | ({ kind: 'setup'; tool: 'git'; url?: string | undefined; username?: string | undefined; write: boolean; command: string } & LoginChoice)
+  | ({ kind: 'exec'; argv: string[] } & LoginChoice);
+
+/** The actions git runs a credential helper with (gitcredentials(7)). */
+const GIT_ACTIONS: readonly GitCredentialAction[] = ['get', 'store', 'erase'];
+
+/** The tools `credential` and `setup` serve. */
+const CREDENTIAL_TOOLS = ['kubernetes', 'git', 'wlcg'] as const;
+const SETUP_TOOLS = ['kubernetes', 'git'] as const;
 
 const OPTIONS = {
   'login-route': { type: 'string', short: 'l' },
@@ -87,6 +102,11 @@ const OPTIONS = {
   account: { type: 'string' },
   'exchange-from': { type: 'string' },
   audience: { type: 'string' },
+  'api-version': { type: 'string' },
+  user: { type: 'string' },
+  username: { type: 'string' },
+  write: { type: 'boolean' },
+  command: { type: 'string' },
   'app-name': { type: 'string' },
   store: { type: 'string' },
   json: { type: 'boolean' },
@@ -127,15 +147,27 @@ function seconds(name: string, text: string | undefined, { allowZero }: { allowZ
   return value;
 }
 
+/** The git action among `rest` (removed from it); exactly one is needed. */
+function takeGitAction(rest: string[]): GitCredentialAction {
+  const found = rest.filter((word) => (GIT_ACTIONS as readonly string[]).includes(word));
+  if (found.length !== 1) throw new UsageError(`credential git needs one action: ${GIT_ACTIONS.join(', ')} (git adds it when it runs the helper)`);
+  rest.splice(rest.indexOf(found[0] as string), 1);
+  return found[0] as GitCredentialAction;
+}
+
 /** Parse `argv` (without node and the script). Throws {@link UsageError}. */
 export function parseCommandLine(argv: string[]): Command {
+  // exec ... -- CMD ARGS: everything after the first `--` is the command, untouched.
+  const dash = argv[0] === 'exec' ? argv.indexOf('--') : -1;
+  const own = dash < 0 ? argv : argv.slice(0, dash);
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+    parsed = parseArgs({ args: own, allowPositionals: true, options: OPTIONS });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { values } = parsed;
+  const positionals = [...parsed.positionals];
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (values['no-store'] && values.store !== undefined) throw new UsageError('give either --store or --no-store, not both');
@@ -155,8 +187,18 @@ export function parseCommandLine(argv: string[]): Command {
     return { kind: 'export', host: values.export, ...storeChoice };
   }
 
-  const verb = positionals[0] === 'logout' || positionals[0] === 'switch' ? positionals[0] : undefined;
+  const verbs = ['logout', 'switch', 'credential', 'setup', 'exec'] as const;
+  const verb = verbs.find((name) => name === positionals[0]);
   const rest = verb ? positionals.slice(1) : positionals;
+  const tool = verb === 'credential' || verb === 'setup' ? rest.shift() : undefined;
+  if (verb === 'credential' && !CREDENTIAL_TOOLS.some((name) => name === tool)) throw new UsageError(`credential needs a tool: ${CREDENTIAL_TOOLS.join(', ')} (e.g. oidc-auth credential kubernetes https://myapp.example.org)`);
+  if (verb === 'setup' && !SETUP_TOOLS.some((name) => name === tool)) throw new UsageError(`setup needs a tool: ${SETUP_TOOLS.join(', ')} (e.g. oidc-auth setup git https://myapp.example.org)`);
+  if (verb === 'exec' && dash < 0) throw new UsageError('exec runs a command: oidc-auth exec https://myapp.example.org -- CMD [ARGS...]');
+  // git runs its helper with the action last: `<helper> get`.
+  const gitAction = verb === 'credential' && tool === 'git' ? takeGitAction(rest) : undefined;
+  // setup git HOST [URL]: the URL the helper is for (default: the host).
+  const gitUrl = verb === 'setup' && tool === 'git' && rest.length === 2 ? rest.pop() : undefined;
+  const serverFromGit = verb === 'credential' && tool === 'git' && rest.length === 0 && values.issuer === undefined;
   const issuer = values.issuer;
   // switch SERVER ACCOUNT (or switch --issuer URL --client-id ID ACCOUNT): the account comes last.
   const switchTo = verb === 'switch' ? rest.pop() : undefined;
@@ -174,7 +216,7 @@ export function parseCommandLine(argv: string[]): Command {
     if (!values['client-id']) throw new UsageError('--issuer needs --client-id');
     const problem = hostProblem(issuer);
     if (problem) throw new UsageError(`--issuer: ${problem}`);
-  } else {
+  } else if (!serverFromGit) {
     if (!host) throw new UsageError('a host is required, e.g. oidc-auth https://myapp.example.org (or --issuer URL --client-id ID)');
     const problem = hostProblem(host);
     if (problem) throw new UsageError(problem);
@@ -219,5 +261,18 @@ export function parseCommandLine(argv: string[]): Command {
   };
   if (verb === 'logout') return { kind: 'logout', ...login };
   if (verb === 'switch') return { kind: 'switch', ...login, account: switchTo ?? '' };
+  const apiVersion = values['api-version'];
+  if (gitUrl !== undefined && hostProblem(gitUrl)) throw new UsageError(`setup git: ${hostProblem(gitUrl) ?? ''}`);
+  const command = values.command ?? 'oidc-auth';
+  if (verb === 'credential' && tool === 'kubernetes') return { kind: 'credential', tool, apiVersion, ...login };
+  if (verb === 'credential' && tool === 'git') return { kind: 'credential', tool, action: gitAction ?? 'get', username: values.username ?? 'oauth2', ...login };
+  if (verb === 'credential') return { kind: 'credential', tool: 'wlcg', ...login };
+  if (verb === 'setup' && tool === 'kubernetes') return { kind: 'setup', tool, user: values.user, apiVersion, write: values.write === true, command, ...login };
+  if (verb === 'setup') return { kind: 'setup', tool: 'git', url: gitUrl, username: values.username, write: values.write === true, command, ...login };
+  if (verb === 'exec') {
+    const run = argv.slice(dash + 1);
+    if (run.length === 0) throw new UsageError('exec needs a command after --: oidc-auth exec https://myapp.example.org -- CMD [ARGS...]');
+    return { kind: 'exec', argv: run, ...login };
+  }
   return { kind: 'token', output: values.json ? 'json' : values.header ? 'header' : 'token', ...login };
 }

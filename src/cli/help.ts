@@ -7,9 +7,15 @@ export const HELP = `Usage: oidc-auth <host> [options]          print a valid ac
        oidc-auth --issuer URL --client-id ID [options]
        oidc-auth logout <host> | logout --issuer URL --client-id ID
                                            forget (and revoke where possible)
-       oidc-auth switch <host> ACCOUNT | switch --issuer URL --client-id ID ACCOUNT
-                                           make ACCOUNT the server's default
-       oidc-auth --list [--json] | --clear | --remove <host> | --export <host> --json
+       oidc-auth switch <host> ACCOUNT       make ACCOUNT the server's default
+                                           (a provider: switch --issuer URL
+                                           --client-id ID ACCOUNT)
+       oidc-auth --list [--json] | --clear | --remove <host>
+       oidc-auth --export <host> --json
+       oidc-auth credential kubernetes|wlcg <host>
+       oidc-auth credential git [<host>] get|store|erase
+       oidc-auth setup kubernetes <host> [--user NAME] | setup git <host> [URL]
+       oidc-auth exec <host> -- CMD [ARGS...]    run CMD with BEARER_TOKEN set
 
 Prints a valid access token for a py-oidc-auth application server or a
 standard OpenID provider: the cached one, a refreshed one, or a new one after
@@ -29,7 +35,7 @@ Accounts (any server):
 
 py-oidc-auth server:
       --scope SCOPES        scopes sent to the login route instead of the
-                            server's default ones (a login of its own; code flow)
+                            server's default ones (its own login, code flow)
       --exchange-from URL   no login of its own: exchange the access token of
                             the provider login URL (with --client-id, --scope,
                             --audience) for the server's token (broker mode)
@@ -38,6 +44,22 @@ py-oidc-auth server:
   -d, --device-route PATH   device route (default /auth/v2/device)
   -p, --ports LIST          callback ports tried in order, e.g. 53100-53105 or
                             8080,8081; 0 = any free port (default with --issuer)
+
+Tools (every one takes the server options above and below):
+  credential kubernetes     kubectl's exec credential plugin: an ExecCredential
+                            on stdout (--api-version to name one; kubectl's
+                            KUBERNETES_EXEC_INFO wins); no login unless kubectl
+                            says a person is at its terminal
+  credential git ACTION     git's credential helper (get, store, erase); with no
+                            host, the server is the one git asks about;
+                            --username NAME (default oauth2)
+  credential wlcg           write the access token to $BEARER_TOKEN_FILE, else
+                            $XDG_RUNTIME_DIR/bt_u<uid>, else /tmp/bt_u<uid>
+                            (0600, atomic), and print the path
+  exec ... -- CMD           run CMD with BEARER_TOKEN; its exit status is ours
+  setup kubernetes|git      print the kubeconfig user / the git config lines
+                            (for one URL only); --write applies them;
+                            --command PATH if oidc-auth is not on PATH
 
 Login:
       --flow KIND           auto | device | code (default auto: device flow,

@@ -7,12 +7,20 @@ import { tokenStatus } from '../protocol/token.ts';
 
 async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
   // --verbose takes the full path, so that every step can be told.
-  if (command.kind !== 'token' || command.force || command.verbose) return false;
+  const kubernetes = command.kind === 'credential' && command.tool === 'kubernetes';
+  if ((command.kind !== 'token' && !kubernetes) || command.force || command.verbose) return false;
   try {
     const store = await openStore(command);
     const token = (await store.read(await loginKey(command, store.id, io.env))).token;
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
-    io.out.write(formatToken(token, command.output));
+    if (command.kind === 'token') io.out.write(formatToken(token, command.output));
+    else {
+      // kubectl runs us for every command: a cached credential must cost no more than a cached token.
+      const { DEFAULT_EXEC_API_VERSION, execCredential, isExecApiVersion, parseExecInfo } = await import('../protocol/kubernetes.ts');
+      const named = command.kind === 'credential' && command.tool === 'kubernetes' ? command.apiVersion : undefined;
+      if (named !== undefined && !isExecApiVersion(named)) return false; // The full path says what is wrong with it.
+      io.out.write(execCredential(parseExecInfo(io.env.KUBERNETES_EXEC_INFO).apiVersion ?? named ?? DEFAULT_EXEC_API_VERSION, token));
+    }
     return true;
   } catch {
     return false; // The full path reports what is wrong.

@@ -1,19 +1,16 @@
 // Everything the CLI does beyond printing a valid cached token: logins,
 // listing, removing, help. Loaded only when the fast path cannot answer.
-import { authenticate } from '../api/authenticate.ts';
-import { setDebugLogger } from '../debug.ts';
 import { isAuthError } from '../errors.ts';
 import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
-import { DEFAULT_LOGIN_TIMEOUT } from '../api/settings.ts';
 import { clearStore, listLogins, removeToken, storedToken, type TokenStoreBackend } from '../adapters/store/contract.ts';
-import type { Token } from '../types.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
 import { EXIT, formatToken, loginKey, openStore, serverKey, type CliIo } from './common.ts';
+import { clientSecret, obtainToken, serverLabel } from './obtain.ts';
 import { rememberAccount } from '../adapters/store/accounts.ts';
 import { accountOfKey, DEFAULT_ACCOUNT, serverOfKey, storeKey, withAccount } from '../protocol/store-key.ts';
 import { answerAtOnce } from './help.ts';
-import { deviceCodeText, loginUrlText, relativeTime, Spinner, styles, terminalInfo } from './terminal.ts';
+import { relativeTime, styles, terminalInfo } from './terminal.ts';
 
 async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Promise<number> {
   const store = await openStore(command);
@@ -59,20 +56,6 @@ async function list(command: Extract<Command, { kind: 'list' }>, io: CliIo): Pro
   return EXIT.ok;
 }
 
-function clientSecret(command: LoginChoice, io: CliIo): string | undefined {
-  if (command.clientSecretEnv === undefined) return undefined;
-  const secret = io.env[command.clientSecretEnv];
-  if (!secret) throw new UsageError(`--client-secret-env ${command.clientSecretEnv}: that variable is not set`);
-  return secret;
-}
-
-/** What the login talks to, for messages: the host, or the issuer and client, and the account when it is not the default. */
-function serverLabel(command: LoginChoice, key?: string): string {
-  const account = key === undefined ? DEFAULT_ACCOUNT : accountOfKey(key);
-  const server = command.issuer !== undefined ? `${command.issuer} (client ${command.clientId})` : normalizeHost(command.host ?? '');
-  return account === DEFAULT_ACCOUNT ? server : `${server}, account "${account}"`;
-}
-
 async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   const store = await openStore(command);
   const key = await loginKey(command, store.id, io.env);
@@ -109,113 +92,10 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-/** One line from stdin (the address the browser ended on), or a rejection once `signal` aborts. */
-function readLine(io: CliIo, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    io.err.write('Or paste the address your browser ended on after the login (it may fail to load there), then press Enter:\n');
-    // terminal: false keeps the terminal as it is, so Ctrl-C still interrupts.
-    void import('node:readline').then((readline) => {
-      if (signal.aborted) return reject(new Error('stopped'));
-      const lines = readline.createInterface({ input: process.stdin, terminal: false });
-      const finish = () => {
-        lines.close();
-        signal.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        finish();
-        reject(new Error('stopped'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      lines.once('line', (line) => {
-        finish();
-        resolve(line);
-      });
-    });
-  });
-}
-
 async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): Promise<number> {
-  const info = terminalInfo(io.err, io.env, { plain: command.plain });
-  if (command.verbose) setDebugLogger((line) => void io.err.write(`oidc-auth: ${line}\n`));
-  const s = styles(info.color);
-  const spinner = new Spinner(io.err, info);
-  // No browser here (an SSH session, --no-browser) or --paste: the code flow also takes the address the browser ended on.
-  const stdinIsTTY = (process.stdin as { isTTY?: boolean }).isTTY === true;
-  const noDisplay = process.platform === 'linux' && !io.env.DISPLAY && !io.env.WAYLAND_DISPLAY;
-  const paste = command.paste || (stdinIsTTY && (!command.browser || noDisplay));
-  // While the person may type, nothing redraws the line they type on.
-  const codeSpinner = paste ? new Spinner(io.err, { ...info, plain: true }) : spinner;
-  const store = await openStore(command);
-  const key = await loginKey(command, store.id, io.env);
-  const timeout = command.timeout ?? DEFAULT_LOGIN_TIMEOUT;
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(EXIT.cancelled); // A second Ctrl-C: stop at once.
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  let loggedIn = false;
-  try {
-    const exchange = command.exchangeFrom !== undefined;
-    const token: Token = await authenticate({
-      host: command.host,
-      issuer: command.issuer,
-      clientId: exchange ? undefined : command.clientId,
-      clientSecret: exchange ? undefined : clientSecret(command, io),
-      scope: exchange ? undefined : command.scope,
-      account: accountOfKey(key),
-      exchangeFrom: exchange ? { issuer: command.exchangeFrom ?? '', clientId: command.clientId ?? '', clientSecret: clientSecret(command, io), scope: command.scope, audience: command.audience } : undefined,
-      store,
-      loginRoute: command.loginRoute,
-      tokenRoute: command.tokenRoute,
-      deviceRoute: command.deviceRoute,
-      redirectPorts: command.ports,
-      flow: command.flow,
-      force: command.force,
-      timeout,
-      minValidity: command.minValidity,
-      interactive: command.interactive,
-      openBrowser: command.browser ? undefined : false,
-      signal: controller.signal,
-      onDeviceCode: (code) => {
-        loggedIn = true;
-        spinner.stop();
-        io.err.write(deviceCodeText(code, info, { qr: command.qr }));
-        spinner.start('Waiting for you to log in', Date.now() + Math.min(code.expires_in, timeout) * 1000);
-      },
-      onLoginUrl: (url, redirectUri) => {
-        loggedIn = true;
-        spinner.stop();
-        io.err.write(loginUrlText(url, redirectUri, info));
-        codeSpinner.start('Waiting for the browser login', Date.now() + timeout * 1000);
-      },
-      readPastedUrl: paste ? (signal) => readLine(io, signal) : undefined,
-      onWaitingForLogin: (holder) => {
-        spinner.stop();
-        io.err.write(`Waiting for the login in ${holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process'}; its token will be printed here too.\n`);
-        spinner.start('Waiting for the other login', Date.now() + timeout * 1000);
-      },
-      onPasteRefused: (message) => void io.err.write(`${message}\n`),
-      onWarning: (message) => void io.err.write(`${info.plain ? '' : '\r\u001b[2K'}${s.yellow('!')} ${message}\n`),
-      // Above the spinner's line, which it redraws below.
-      onLoginRefused: (message) => void io.err.write(`${info.plain ? '' : '\r\u001b[2K'}${s.yellow('!')} ${message}\n`),
-    });
-    spinner.stop();
-    codeSpinner.stop();
-    if (loggedIn) {
-      const who = token.who ? ` as ${token.who.name}` : '';
-      io.err.write(`${s.green('✓')} Logged in to ${serverLabel(command, key)}${who}; the token is kept in ${store.description}` +
-        ` (it expires ${relativeTime(token.expires, nowSeconds())}).\n`);
-    }
-    io.out.write(formatToken(token, command.output));
-    return EXIT.ok;
-  } finally {
-    spinner.stop();
-    codeSpinner.stop();
-    process.off('SIGINT', onSigint);
-  }
+  const { token } = await obtainToken(command, io);
+  io.out.write(formatToken(token, command.output));
+  return EXIT.ok;
 }
 
 /** ` (account "work")` for a named account's key, else nothing. */
@@ -307,6 +187,10 @@ export async function run(command: Command, io: CliIo): Promise<number> {
         return await switchAccount(command, io);
       case 'token':
         return await login(command, io);
+      case 'credential':
+      case 'setup':
+      case 'exec':
+        return await (await import('./tools.ts')).runTool(command, io);
     }
   } catch (error) {
     return report(error, io);

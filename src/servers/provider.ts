@@ -6,6 +6,7 @@ import { callbackMatches } from '../protocol/callback.ts';
 import { DEVICE_GRANT_TYPE, type AuthCodeFlow, type TokenResponse } from '../protocol/oauth.ts';
 import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
 import { identityFromClaims } from '../protocol/identity.ts';
+import { shellQuote } from '../protocol/shell.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 import type { Client } from './client/client.ts';
@@ -68,10 +69,9 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
     return client;
   };
   let pending: AuthCodeFlow | undefined;
-  const quote = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
   return {
     key,
-    command: `oidc-auth --issuer ${quote(settings.issuer)} --client-id ${quote(settings.clientId)}${settings.scope ? ` --scope ${quote(scope.join(' '))}` : ''}${settings.account !== undefined && settings.account !== 'default' ? ` --account ${settings.account}` : ''}`,
+    command: `oidc-auth --issuer ${shellQuote(settings.issuer)} --client-id ${shellQuote(settings.clientId)}${settings.scope ? ` --scope ${shellQuote(scope.join(' '))}` : ''}${settings.account !== undefined && settings.account !== 'default' ? ` --account ${settings.account}` : ''}`,
     async requestDeviceCode(signal) {
       return (await getClient()).initiateDeviceFlow({ scope, signal });
     },

@@ -5,6 +5,7 @@ import { parseDeviceCodeResponse } from '../protocol/device.ts';
 import { meansNoDeviceFlow, successBody } from '../protocol/error-response.ts';
 import { joinUrl } from '../protocol/host.ts';
 import { identityFromClaims } from '../protocol/identity.ts';
+import { shellQuote } from '../protocol/shell.ts';
 import { hostKey } from '../protocol/store-key.ts';
 import { secretValues } from '../errors.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
@@ -144,7 +145,7 @@ export interface RouteLogin {
 
 /** The command that logs in to a py-oidc-auth server, for messages. */
 function hostCommand(host: string, login: RouteLogin): string {
-  const scope = login.scope && login.scope.length > 0 ? ` --scope '${login.scope.join(' ')}'` : '';
+  const scope = login.scope && login.scope.length > 0 ? ` --scope ${shellQuote(login.scope.join(' '))}` : '';
   const account = login.account !== undefined && login.account !== 'default' ? ` --account ${login.account}` : '';
   return `oidc-auth ${host}${account}${scope}`;
 }

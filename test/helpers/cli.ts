@@ -8,16 +8,18 @@ export const CLI = path.join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 /** A CLI process started by {@link startCli}. */
 export interface CliRun {
   /** The exit code and everything it printed, once it ended. */
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  done: Promise<{ code: number | null; stdout: string; stderr: string; signal?: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
 }
 
 /**
  * Start `script args` with only PATH, HOME and `env` set; `onStderr` sees
- * its error output so far each time more arrives (to act on a prompt).
+ * its error output so far each time more arrives (to act on a prompt);
+ * `stdin`, when given, is written to its standard input.
  */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { script?: string; onStderr?: (text: string) => void } = {}): CliRun {
-  const child = spawn(process.execPath, [options.script ?? CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { script?: string; onStderr?: (text: string) => void; stdin?: string } = {}): CliRun {
+  const child = spawn(process.execPath, [options.script ?? CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(options.stdin ?? ''); // Without input: an empty stdin, as from /dev/null.
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -26,13 +28,13 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: {
     options.onStderr?.(stderr);
   });
   return {
-    done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+    done: new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, stdout, stderr, signal }))),
     kill: (signal) => child.kill(signal),
   };
 }
 
 /** Run `script args` with only PATH, HOME and `env` set; resolves to the exit code and both outputs. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, script = CLI): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, script = CLI): CliRun["done"] {
   return startCli(args, env, { script }).done;
 }
 
