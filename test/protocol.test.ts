@@ -11,6 +11,9 @@ import { identityFromClaims, sameIdentity } from '../src/protocol/identity.ts';
 import { accountOfKey, accountProblem, hostKey, providerKey, serverOfKey, storeKey, withAccount } from '../src/protocol/store-key.ts';
 import { loginPrompt } from '../src/servers/provider.ts';
 import { parseDefaults } from '../src/adapters/store/accounts.ts';
+import { execCredential, parseExecInfo } from '../src/protocol/kubernetes.ts';
+import { credentialServer, formatCredential, parseCredentialRequest } from '../src/protocol/git-credential.ts';
+import { shellLine } from '../src/protocol/shell.ts';
 import { parseStoreContent, serializeStoreContent } from '../src/adapters/store/file-format.ts';
 
 describe('host normalisation (same keys as the Python client)', () => {
@@ -249,5 +252,33 @@ describe('accounts and who logged in', () => {
   it('the accounts file: only valid names are read; anything else is an empty choice', () => {
     assert.deepEqual(parseDefaults(JSON.stringify({ format: 1, defaults: { '/s.json': { 'https://a.example': 'work', 'https://b.example': '../x', 'https://c.example': 7 } } })), { '/s.json': { 'https://a.example': 'work' } });
     for (const junk of [undefined, '', 'not json', '[]', '{"defaults": []}', '{"defaults": {"s": "x"}}']) assert.deepEqual(parseDefaults(junk), {}, String(junk));
+  });
+});
+
+describe('the tools\' protocols', () => {
+  it('KUBERNETES_EXEC_INFO: the version and spec.interactive when kubectl says them, nothing from anything else', () => {
+    assert.deepEqual(parseExecInfo('{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}'), { apiVersion: 'client.authentication.k8s.io/v1', interactive: true });
+    assert.deepEqual(parseExecInfo('{"apiVersion":"client.authentication.k8s.io/v1beta1","spec":{}}'), { apiVersion: 'client.authentication.k8s.io/v1beta1' });
+    for (const junk of [undefined, '', 'nope', '[]', 'null', '{"apiVersion":"client.authentication.k8s.io/v1alpha1","spec":{"interactive":"yes"}}']) assert.deepEqual(parseExecInfo(junk), {}, String(junk));
+  });
+
+  it('the ExecCredential: token and an RFC 3339 expiry in whole seconds', () => {
+    assert.deepEqual(JSON.parse(execCredential('client.authentication.k8s.io/v1', { access_token: 't', expires: 1_800_000_000 })), {
+      apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 't', expirationTimestamp: '2027-01-15T08:00:00Z' },
+    });
+  });
+
+  it('git\'s credential lines: read up to the empty line; the answer cannot be split by a newline in a value', () => {
+    assert.deepEqual(parseCredentialRequest('protocol=https\nhost=git.example:8443\npath=a/b.git\nwwwauth[]=Basic\n\nprotocol=ignored\n'), { protocol: 'https', host: 'git.example:8443', path: 'a/b.git' });
+    assert.deepEqual(parseCredentialRequest('=x\nnoequals\n__proto__=x\nkey=a=b\r\n'), { key: 'a=b' });
+    assert.equal(credentialServer({ protocol: 'https', host: 'git.example:8443' }), 'https://git.example:8443');
+    assert.equal(credentialServer({ protocol: 'ssh', host: 'git.example' }), undefined);
+    assert.equal(credentialServer({ protocol: 'https' }), undefined);
+    assert.equal(formatCredential({ username: 'u\nquit=1', password: 'p', expires: 1.5e9 }), 'username=uquit=1\npassword=p\npassword_expiry_utc=1500000000\n');
+    assert.equal(formatCredential({ username: 'oauth2', password: 'p' }), 'username=oauth2\npassword=p\n');
+  });
+
+  it('shell words: plain ones as they are, others single-quoted', () => {
+    assert.equal(shellLine(['oidc-auth', 'https://a.example/x', "it's", '$HOME', '']), `oidc-auth https://a.example/x 'it'\\''s' '$HOME' ''`);
   });
 });

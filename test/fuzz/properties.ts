@@ -8,6 +8,8 @@ import { callbackMatches, parseCallbackQuery, providerRedirect } from '../../src
 import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse } from '../../src/protocol/error-response.ts';
 import { normalizeHost } from '../../src/protocol/host.ts';
+import { formatCredential, parseCredentialRequest } from '../../src/protocol/git-credential.ts';
+import { isExecApiVersion, parseExecInfo } from '../../src/protocol/kubernetes.ts';
 import { identityFromClaims } from '../../src/protocol/identity.ts';
 import { identityFromStored } from '../../src/protocol/token.ts';
 import { accountOfKey, accountProblem, DEFAULT_ACCOUNT, hostKey, serverOfKey, storeKey, withAccount } from '../../src/protocol/store-key.ts';
@@ -195,6 +197,17 @@ export const PROPERTIES: FuzzProperty[] = [
     const key = withAccount(server, name);
     if (accountOfKey(key) !== name || serverOfKey(key) !== server || storeKey(key) !== key) throw new Error(`${key} does not round-trip`);
     if (name === DEFAULT_ACCOUNT && key !== server) throw new Error('the default account has the server\'s key');
+  }),
+  property('KUBERNETES_EXEC_INFO: any text gives a known version or none, a boolean or none; never throws', fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.record({ apiVersion: fc.oneof(fc.string(), fc.constant('client.authentication.k8s.io/v1')), spec: fc.oneof(fc.jsonValue(), fc.record({ interactive: fc.oneof(fc.boolean(), fc.string()) })) }).map((v) => JSON.stringify(v))), (text) => {
+    const info = parseExecInfo(text);
+    if (info.apiVersion !== undefined && !isExecApiVersion(info.apiVersion)) throw new Error(`unknown version ${info.apiVersion}`);
+    if (info.interactive !== undefined && typeof info.interactive !== 'boolean') throw new Error('interactive is not a boolean');
+  }),
+  property('git credential lines: any input reads without throwing; an answer is always three lines or two, whatever the values hold', fc.tuple(fc.string(), fc.string(), fc.string()), ([input, username, password]) => {
+    const fields = parseCredentialRequest(input);
+    if (Object.getPrototypeOf(fields) !== Object.prototype) throw new Error('prototype changed');
+    const lines = formatCredential({ username, password, expires: 1 }).split('\n');
+    if (lines.length !== 4 || lines[3] !== '' || !lines[0]?.startsWith('username=') || !lines[1]?.startsWith('password=')) throw new Error(`answer split: ${JSON.stringify(lines)}`);
   }),
   property('Retry-After: undefined or whole seconds in [0, 86400]', fc.oneof(fc.string(), fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString())), (value) => {
     const seconds = retryAfterSeconds(value);
