@@ -11,6 +11,7 @@ import { personApproves, startWorld, type World } from '../test/fixtures/world.t
 import { Person } from '../test/fixtures/person.ts';
 import { benchCliStart } from './cli-start.ts';
 import { benchKubectl } from './kubectl.ts';
+import { benchAgent } from './agent.ts';
 import { nodeScript } from '../test/helpers/cli.ts';
 import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
 
@@ -77,6 +78,14 @@ async function kubectl() {
   const result = await benchKubectl(20);
   results.kubectl = result;
   rows.push(['kubectl get --raw /api: exec plugin (cached) / static token', `${result.ratio.toFixed(2)}x`, `${ms(result.pluginMs)} vs ${ms(result.staticMs)} (median of ${result.runs}, interleaved)`]);
+}
+
+async function agentServed() {
+  say('2c. a token served by the agent ...');
+  const r = await benchAgent(20);
+  results.agent = r;
+  rows.push(['agent: library round trip', `p50 ${ms(r.libraryP50)}`, `p99 ${ms(r.libraryP99)} (1,000 calls, a held token)`]);
+  rows.push(['agent: oidc-auth HOST through it / node -e 0', `${(r.cliMs / r.nodeMs).toFixed(2)}x`, `${ms(r.cliMs)} vs ${ms(r.nodeMs)}${r.oidcTokenMs === undefined ? '' : `; Debian's oidc-token against the same agent ${ms(r.oidcTokenMs)}`} (medians of ${r.runs})`]);
 }
 
 function cliStart() {
@@ -355,7 +364,7 @@ function importCost() {
 }
 
 const only = process.argv.slice(2);
-const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['agent', agentServed], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
 for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };

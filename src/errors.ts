@@ -11,7 +11,7 @@ export const KNOWN_AUTH_ERROR_CODES = [
   'login_required', 'access_denied', 'expired_token', 'timeout', 'cancelled', 'network', 'invalid_response', 'invalid_grant',
   'invalid_request', 'invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'server_error', 'temporarily_unavailable',
   'authorization_pending', 'slow_down', 'unsupported_flow', 'state_mismatch', 'issuer_mismatch', 'invalid_id_token', 'invalid_scope',
-  'store_error', 'lock_timeout', 'port_unavailable', 'unexpected', 'unauthorized', 'settings_conflict', 'exchange_refused',
+  'store_error', 'lock_timeout', 'port_unavailable', 'unexpected', 'unauthorized', 'settings_conflict', 'exchange_refused', 'agent_unavailable',
 ] as const;
 
 /**

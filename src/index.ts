@@ -18,6 +18,7 @@ export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, t
 export { DEFAULT_CONFIG, type Config, type Token, type Identity, type DeviceCode, type FlowKind, type Environment } from './types.ts';
 export type { ServerOptions, ExchangeFrom } from './api/settings.ts';
 export { switchAccount } from './api/accounts.ts';
+export { startAgent, type Agent, type AgentOptions, type AgentStatus } from './api/agent.ts';
 export { DEFAULT_ACCOUNT } from './protocol/store-key.ts';
 export type { Presenter } from './host/presenter.ts';
 export type { AuthStateView, AuthStateName, AuthActorRef, Unsubscribe } from './host/views.ts';

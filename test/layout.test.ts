@@ -57,7 +57,7 @@ describe('layout', () => {
     const loose = fs.readdirSync(path.join(root, 'src')).filter((name) => name.endsWith('.ts')).sort();
     assert.deepEqual(loose, ['cli.ts', 'debug.ts', 'errors.ts', 'index.ts', 'keyring.ts', 'machines.ts', 'react.ts', 'redis.ts', 'types.ts']);
     const rooms = fs.readdirSync(path.join(root, 'src', 'adapters'));
-    assert.deepEqual(rooms.sort(), ['browser', 'http', 'store'], 'the three kinds of side effect, one folder each');
+    assert.deepEqual(rooms.sort(), ['agent', 'browser', 'http', 'store'], 'the four kinds of side effect (the agent socket, the browser, HTTP, the store), one folder each');
   });
 
   it('every export of the entries (src/index.ts, src/machines.ts, src/react.ts, src/redis.ts, src/keyring.ts) has TSDoc at its declaration', () => {

@@ -14,6 +14,9 @@ import { parseDefaults } from '../src/adapters/store/accounts.ts';
 import { execCredential, parseExecInfo } from '../src/protocol/kubernetes.ts';
 import { credentialServer, formatCredential, parseCredentialRequest } from '../src/protocol/git-credential.ts';
 import { shellLine } from '../src/protocol/shell.ts';
+import { failureAnswer, parseAnswer, readMessage, successAnswer } from '../src/protocol/agent-ipc.ts';
+import { chooseLogin, optionsOfKey, refreshMargin } from '../src/api/agent.ts';
+import type { StoredSummary } from '../src/adapters/store/contract.ts';
 import { parseStoreContent, serializeStoreContent } from '../src/adapters/store/file-format.ts';
 
 describe('host normalisation (same keys as the Python client)', () => {
@@ -280,5 +283,53 @@ describe('the tools\' protocols', () => {
 
   it('shell words: plain ones as they are, others single-quoted', () => {
     assert.equal(shellLine(['oidc-auth', 'https://a.example/x', "it's", '$HOME', '']), `oidc-auth https://a.example/x 'it'\\''s' '$HOME' ''`);
+  });
+});
+
+describe('the agent\'s wire format', () => {
+  it('a message is a JSON request, a public key, an encrypted frame, incomplete, or invalid', () => {
+    assert.deepEqual(readMessage('{"request":"access_token","account":"x","min_valid_period":"30"}', true), { kind: 'json', request: { request: 'access_token', account: 'x', min_valid_period: 30 } });
+    assert.equal(readMessage('{"request":"access_tok', true).kind, 'incomplete');
+    assert.equal(readMessage('{"request": 7}', true).kind, 'invalid');
+    assert.equal(readMessage('{"request":"a","account":["x"]}', true).kind, 'invalid');
+    assert.equal(readMessage('{"request":"a","min_valid_period":-1}', true).kind, 'invalid');
+    const key = Buffer.alloc(32, 7).toString('base64');
+    assert.deepEqual(readMessage(key, true), { kind: 'public-key', key });
+    assert.equal(readMessage(key.slice(0, 20), true).kind, 'incomplete');
+    assert.equal(readMessage('not a key', true).kind, 'invalid');
+    const nonce = Buffer.alloc(24, 1).toString('base64');
+    const box = Buffer.alloc(5 + 16, 2).toString('base64');
+    assert.deepEqual(readMessage(`5:${nonce}:${box}`, false), { kind: 'encrypted', length: 5, nonce, box });
+    assert.equal(readMessage(`5:${nonce}:${box.slice(0, 8)}`, false).kind, 'incomplete');
+    assert.equal(readMessage(`5:${nonce}:${box}AAAA`, false).kind, 'invalid');
+    assert.equal(readMessage('x'.repeat(70 * 1024), true).kind, 'invalid');
+  });
+
+  it('answers: success carries the access token, issuer and expiry only; a client reads them back', () => {
+    const success = successAnswer({ access_token: 'at', expires: 9 }, 'https://i.example');
+    assert.deepEqual(JSON.parse(success), { status: 'success', access_token: 'at', issuer: 'https://i.example', expires_at: 9 });
+    assert.deepEqual(parseAnswer(success), { status: 'success', access_token: 'at', issuer: 'https://i.example', expires_at: 9 });
+    assert.deepEqual(parseAnswer(failureAnswer('no login', 'run x')), { status: 'failure', error: 'no login', info: 'run x' });
+    assert.equal(parseAnswer('<html>').status, 'failure');
+  });
+
+  it('which login a request names: a server or issuer URL (the default account among several), an account name, or why not', () => {
+    const login = (host: string): StoredSummary => ({ host, server: serverOfKey(host), account: accountOfKey(host), stored_at: 0, expires: 0, refresh_expires: 0, scope: '', refreshable: true });
+    const logins = [login('https://app.example'), login('https://app.example#account=work'), login('oidc:https://idp.example#client_id=cli&scope=openid')];
+    assert.equal(chooseLogin({ request: 'access_token', account: 'https://app.example/' }, logins), 'https://app.example');
+    assert.equal(chooseLogin({ request: 'access_token', host: 'https://APP.example', account: 'work' }, logins), 'https://app.example#account=work');
+    assert.equal(chooseLogin({ request: 'access_token', issuer: 'https://idp.example' }, logins), 'oidc:https://idp.example#client_id=cli&scope=openid');
+    assert.equal(chooseLogin({ request: 'access_token', account: 'work' }, logins), 'https://app.example#account=work');
+    const none = chooseLogin({ request: 'access_token', account: 'https://other.example' }, logins);
+    assert.ok(typeof none !== 'string' && /Log in on the agent's machine: oidc-auth https:\/\/other\.example/.test(none.info));
+    assert.ok(typeof chooseLogin({ request: 'access_token' }, logins) !== 'string', 'several logins and nothing named: which?');
+    assert.deepEqual(optionsOfKey('oidc:https://idp.example#client_id=c%20i&scope=openid%20x&account=w'), { issuer: 'https://idp.example', clientId: 'c i', scope: 'openid x', account: 'w' });
+    assert.deepEqual(optionsOfKey('https://app.example#scope=p'), { host: 'https://app.example', scope: 'p', account: 'default' });
+  });
+
+  it('background refresh margins: a tenth of the lifetime, at least a minute, never more than 30 % of a short one', () => {
+    assert.equal(refreshMargin(3600), 360);
+    assert.equal(refreshMargin(300), 60);
+    assert.equal(refreshMargin(2), 0.6);
   });
 });

@@ -4,7 +4,8 @@ import { AuthError } from '../errors.ts';
 import type { HostActor, RunOptions } from '../host/host-actor.ts';
 import { hostActorFor, rememberActor, rememberedActor } from '../host/registry.ts';
 import { tokenStatus } from '../protocol/token.ts';
-import { storedToken } from '../adapters/store/contract.ts';
+import { storedToken, warnOnStderr } from '../adapters/store/contract.ts';
+import { debug } from '../debug.ts';
 import { chooseStore } from '../adapters/store/choice.ts';
 import { accountsVersion } from '../adapters/store/accounts.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from '../host/views.ts';
@@ -48,6 +49,13 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
    * `OIDC_AUTH_DEBUG=1` sends the same lines to stderr.
    */
   logger?: ((line: string) => void) | undefined;
+  /**
+   * The socket of an `oidc-auth agent` to ask first (nothing is then read
+   * from or written to this machine's store), or `false` for none. Default:
+   * `OIDC_AUTH_SOCK`. When the agent is gone, a warning says so and the
+   * store is used.
+   */
+  agent?: string | false | undefined;
 }
 
 /**
@@ -67,6 +75,11 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
  */
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
   if (options.logger) setDebugLogger(options.logger);
+  const socket = options.agent === false ? undefined : options.agent ?? process.env.OIDC_AUTH_SOCK;
+  if (socket) {
+    const fromAgent = await tokenFromAgent(socket, options);
+    if (fromAgent) return fromAgent;
+  }
   // The store is chosen once per call: the fast path's key and the settings use the same one.
   const store = chooseStore(options.store, options.appName);
   // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
@@ -77,6 +90,35 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   const hostActor = hostActorFor(settings, options.inspect);
   if (key !== undefined) rememberActor(key, hostActor);
   return hostActor.run(runOptions(options));
+}
+
+/**
+ * The token the agent at `socket` serves for these options, or undefined
+ * when the agent is gone (said on stderr: the store is used then). The
+ * agent's "no login" and other failures are AuthErrors that say where to log in.
+ */
+async function tokenFromAgent(socket: string, options: AuthenticateOptions): Promise<Token | undefined> {
+  const { askAgent } = await import('../adapters/agent/client.ts');
+  const account = options.account ?? process.env.OIDC_AUTH_ACCOUNT;
+  try {
+    const answer = await askAgent(socket, {
+      request: 'access_token',
+      ...(options.issuer !== undefined ? { issuer: options.issuer } : { host: options.host }),
+      ...(account ? { account } : {}),
+      min_valid_period: Math.max(60, options.minValidity ?? 60),
+      application_hint: 'oidc-auth-client',
+    });
+    if (answer.status === 'success') {
+      debug(() => `token from the agent at ${socket} (valid ${Math.round(answer.expires_at - Date.now() / 1000)} s more)`);
+      return { access_token: answer.access_token, token_type: 'Bearer', expires: answer.expires_at, refresh_token: '', refresh_expires: 0, scope: '', headers: { Authorization: `Bearer ${answer.access_token}` } };
+    }
+    const why = answer.status === 'failure' ? `${answer.error}${answer.info ? `. ${answer.info}` : ''}` : 'it answered something else than a token';
+    throw new AuthError(answer.status === 'failure' && /^no login/.test(answer.error) ? 'login_required' : 'agent_unavailable', `The agent at ${socket} has no token for ${options.host ?? options.issuer}: ${why}`);
+  } catch (error) {
+    if (!(error instanceof AuthError) || error.code !== 'agent_unavailable' || !/is gone/.test(error.message)) throw error;
+    warnOnStderr(`${error.message} Using this machine's store instead.`);
+    return undefined;
+  }
 }
 
 /** What one call asks of the host's actor. */

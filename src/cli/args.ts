@@ -70,7 +70,8 @@ export type Command =
   | ({ kind: 'credential'; tool: 'wlcg' } & LoginChoice)
   | ({ kind: 'setup'; tool: 'kubernetes'; user?: string | undefined; apiVersion?: string | undefined; write: boolean; command: string } & LoginChoice)
   | ({ kind: 'setup'; tool: 'git'; url?: string | undefined; username?: string | undefined; write: boolean; command: string } & LoginChoice)
-  | ({ kind: 'exec'; argv: string[] } & LoginChoice);
+  | ({ kind: 'exec'; argv: string[] } & LoginChoice)
+  | ({ kind: 'agent'; action: 'start' | 'status' | 'stop'; foreground: boolean; socket?: string | undefined; bearerTokenFile: boolean } & LoginChoice);
 
 /** The actions git runs a credential helper with (gitcredentials(7)). */
 const GIT_ACTIONS: readonly GitCredentialAction[] = ['get', 'store', 'erase'];
@@ -107,6 +108,11 @@ const OPTIONS = {
   username: { type: 'string' },
   write: { type: 'boolean' },
   command: { type: 'string' },
+  foreground: { type: 'boolean' },
+  status: { type: 'boolean' },
+  stop: { type: 'boolean' },
+  socket: { type: 'string' },
+  'bearer-token-file': { type: 'boolean' },
   'app-name': { type: 'string' },
   store: { type: 'string' },
   json: { type: 'boolean' },
@@ -187,7 +193,13 @@ export function parseCommandLine(argv: string[]): Command {
     return { kind: 'export', host: values.export, ...storeChoice };
   }
 
-  const verbs = ['logout', 'switch', 'credential', 'setup', 'exec'] as const;
+  const verbs = ['logout', 'switch', 'credential', 'setup', 'exec', 'agent'] as const;
+  if (positionals[0] === 'agent' && !values['bearer-token-file']) {
+    // The agent serves every login of its store: no server options, only the store and where its socket goes.
+    if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')} (a server goes with --bearer-token-file only)`);
+    if (values.status && values.stop) throw new UsageError('--status and --stop: choose one');
+    return { kind: 'agent', action: values.status ? 'status' : values.stop ? 'stop' : 'start', foreground: values.foreground === true, socket: values.socket, bearerTokenFile: false, ...storeChoice, flow: 'auto', force: false, browser: false, qr: false, paste: false, verbose: values.verbose === true, plain: true };
+  }
   const verb = verbs.find((name) => name === positionals[0]);
   const rest = verb ? positionals.slice(1) : positionals;
   const tool = verb === 'credential' || verb === 'setup' ? rest.shift() : undefined;
@@ -269,6 +281,7 @@ export function parseCommandLine(argv: string[]): Command {
   if (verb === 'credential') return { kind: 'credential', tool: 'wlcg', ...login };
   if (verb === 'setup' && tool === 'kubernetes') return { kind: 'setup', tool, user: values.user, apiVersion, write: values.write === true, command, ...login };
   if (verb === 'setup') return { kind: 'setup', tool: 'git', url: gitUrl, username: values.username, write: values.write === true, command, ...login };
+  if (verb === 'agent') return { kind: 'agent', action: 'start', foreground: values.foreground === true, socket: values.socket, bearerTokenFile: true, ...login };
   if (verb === 'exec') {
     const run = argv.slice(dash + 1);
     if (run.length === 0) throw new UsageError('exec needs a command after --: oidc-auth exec https://myapp.example.org -- CMD [ARGS...]');

@@ -16,6 +16,10 @@ export const HELP = `Usage: oidc-auth <host> [options]          print a valid ac
        oidc-auth credential git [<host>] get|store|erase
        oidc-auth setup kubernetes <host> [--user NAME] | setup git <host> [URL]
        oidc-auth exec <host> -- CMD [ARGS...]    run CMD with BEARER_TOKEN set
+       oidc-auth agent [--foreground] | agent --status | agent --stop
+                                           keep the store's logins fresh and
+                                           serve access tokens on a socket
+                                           (eval "$(oidc-auth agent)")
 
 Prints a valid access token for a py-oidc-auth application server or a
 standard OpenID provider: the cached one, a refreshed one, or a new one after
@@ -61,6 +65,15 @@ Tools (every one takes the server options above and below):
                             (for one URL only); --write applies them;
                             --command PATH if oidc-auth is not on PATH
 
+Agent:
+      --foreground          run the agent here (systemd, tests) instead of
+                            in the background
+      --socket PATH         its socket (default $XDG_RUNTIME_DIR/oidc-auth/...)
+      --bearer-token-file   with a server: keep the WLCG bearer token file of
+                            that login rewritten before each expiry
+  With OIDC_AUTH_SOCK set, every command asks the agent and reads or writes
+  nothing in the local store (oidc-agent's oidc-token works with it too).
+
 Login:
       --flow KIND           auto | device | code (default auto: device flow,
                             browser login where the server has none)
@@ -101,7 +114,8 @@ Store:
 
   -V, --version, -h, --help
 
-Environment: OIDC_TOKEN_FILE (token file for batch jobs), OIDC_AUTH_ACCOUNT
+Environment: OIDC_TOKEN_FILE (token file for batch jobs), OIDC_AUTH_SOCK (an
+agent's socket), OIDC_AUTH_ACCOUNT
 (as --account), OIDC_AUTH_DEBUG=1 (as --verbose), NO_COLOR, ACCESSIBLE,
 XDG_CACHE_HOME, XDG_CONFIG_HOME (where switch remembers accounts); a
 batch-job variable (SLURM_JOB_ID, PBS_JOBID, ...) means no interactive login.

@@ -4,14 +4,37 @@
 import { parseCommandLine, UsageError, type Command } from './args.ts';
 import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
 import { tokenStatus } from '../protocol/token.ts';
+import type { Token } from '../types.ts';
+
+/** With an agent: its token, asked with the light client (a failure takes the full path, which says why). */
+async function agentToken(command: Extract<Command, { kind: 'token' | 'credential' }>, socket: string, io: CliIo): Promise<Token | undefined> {
+  if (command.issuer !== undefined && command.clientId === undefined) return undefined;
+  const { askAgent } = await import('../adapters/agent/client.ts');
+  const account = command.account ?? (io.env.OIDC_AUTH_ACCOUNT || undefined);
+  const answer = await askAgent(socket, {
+    request: 'access_token',
+    ...(command.issuer !== undefined ? { issuer: command.issuer } : { host: command.host }),
+    ...(account ? { account } : {}),
+    min_valid_period: Math.max(60, command.minValidity ?? 60),
+    application_hint: 'oidc-auth',
+  });
+  if (answer.status !== 'success') return undefined;
+  return { access_token: answer.access_token, token_type: 'Bearer', expires: answer.expires_at, refresh_token: '', refresh_expires: 0, scope: '', headers: { Authorization: `Bearer ${answer.access_token}` } };
+}
 
 async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
   // --verbose takes the full path, so that every step can be told.
   const kubernetes = command.kind === 'credential' && command.tool === 'kubernetes';
   if ((command.kind !== 'token' && !kubernetes) || command.force || command.verbose) return false;
   try {
-    const store = await openStore(command);
-    const token = (await store.read(await loginKey(command, store.id, io.env))).token;
+    // With an agent, the agent answers: nothing is read from this machine's store.
+    const socket = io.env.OIDC_AUTH_SOCK;
+    let token: Token | undefined;
+    if (socket) token = await agentToken(command, socket, io);
+    else {
+      const store = await openStore(command);
+      token = (await store.read(await loginKey(command, store.id, io.env))).token;
+    }
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     if (command.kind === 'token') io.out.write(formatToken(token, command.output));
     else {

@@ -191,6 +191,8 @@ export async function run(command: Command, io: CliIo): Promise<number> {
       case 'setup':
       case 'exec':
         return await (await import('./tools.ts')).runTool(command, io);
+      case 'agent':
+        return await (await import('./agent.ts')).runAgentCommand(command, io);
     }
   } catch (error) {
     return report(error, io);
