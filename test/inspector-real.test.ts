@@ -98,7 +98,7 @@ describe('the real @statelyai/inspect WebSocket inspector', () => {
     assertClean(frames, { 'access token': token.access_token, 'refresh token': token.refresh_token, 'device code': deviceCodes[0] ?? '' });
     const seen = parsed(frames);
     assert.deepEqual([...new Set(definitions(seen))].sort(), ['auth', 'deviceFlow']);
-    assert.ok(seen.some((frame) => frame.type === '@xstate.snapshot' && JSON.stringify(frame.snapshot?.value) === '"authenticated"'));
+    assert.ok(seen.some((frame) => frame.type === '@xstate.snapshot' && JSON.stringify(frame.snapshot?.value) === '{"authenticated":"resting"}'));
     process.stdout.write(`# device login: ${frames.length} frames\n`);
   });
 

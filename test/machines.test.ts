@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import { AuthError } from '../src/errors.ts';
 import { authMachine, type AuthRequest, type CachedToken } from '../src/machines/auth.machine.ts';
+import { refreshAheadMs } from '../src/machines/delays.ts';
 import { codeFlowMachine } from '../src/machines/code-flow.machine.ts';
 import { deviceFlowMachine } from '../src/machines/device-flow.machine.ts';
 import type { DeviceCode, Token } from '../src/types.ts';
@@ -74,6 +75,8 @@ function harness(script: Script) {
       }),
     },
     actions: { showDeviceCode: (_, params) => void calls.shown.push(params.code) },
+    // keepFresh's wait as the adapters give it, with the largest jitter: tests know the latest moment.
+    delays: { refreshAhead: ({ context }) => refreshAheadMs(context.token?.expires ?? 0, context.freshFailures ?? 0, Date.now() / 1000, 1) },
   });
   const actor = createActor(machine, { clock, input: { host: 'https://app.example' } });
   actor.start();
@@ -244,5 +247,75 @@ describe('device flow timing (RFC 8628)', () => {
     await flush();
     assert.equal(h.actor.getSnapshot().context.run, 1);
     assert.equal(h.calls.device, 1);
+  });
+});
+
+describe('auth machine: keepFresh', () => {
+  const fresh = (name: string, seconds: number): Token => ({ ...token(name), expires: Math.floor(Date.now() / 1000) + seconds });
+
+  it('refreshes in the background a tenth of the time left before expiry (with up to a fifth more as jitter); without keepFresh nothing is scheduled', async () => {
+    let n = 0;
+    const h = harness({ cached: { token: fresh('a', 3600), status: 'valid' }, refresh: async () => fresh(`r${(n += 1)}`, 3600) });
+    h.actor.send({ type: 'AUTHENTICATE', request: request({ keepFresh: true }) });
+    await flush();
+    assert.ok(h.actor.getSnapshot().matches('authenticated'));
+    assert.equal(h.pendingTimers(), 1, 'one timer: the background refresh');
+    await advance(h.clock, (3600 - 360 - 73) * 1000);
+    assert.equal(h.calls.refresh, 0, 'not before the jitter window');
+    await advance(h.clock, 2 * 1000);
+    assert.equal(h.calls.refresh, 1, 'one background refresh');
+    assert.ok(h.actor.getSnapshot().matches('authenticated'));
+    assert.equal(h.actor.getSnapshot().context.token?.access_token, 'at-r1');
+    assert.equal(h.pendingTimers(), 1, 'the next one is scheduled');
+
+    const plain = harness({ cached: { token: fresh('a', 3600), status: 'valid' } });
+    plain.actor.send({ type: 'AUTHENTICATE', request: request() });
+    await flush();
+    assert.equal(plain.pendingTimers(), 0);
+  });
+
+  it('a failed background refresh is kept for the view and tried again with back-off, never a login; the next success clears it', async () => {
+    let fail = true;
+    const h = harness({ cached: { token: fresh('a', 600), status: 'valid' }, refresh: async () => {
+      if (fail) throw oauth('temporarily_unavailable', 503);
+      return fresh('b', 600);
+    } });
+    h.actor.send({ type: 'AUTHENTICATE', request: request({ keepFresh: true }) });
+    await flush();
+    await advance(h.clock, 600 * 1000); // past the first try, whatever its jitter
+    assert.equal(h.calls.refresh, 1);
+    const failed = h.actor.getSnapshot();
+    assert.ok(failed.matches('authenticated'), 'still authenticated with the token it has');
+    assert.equal(failed.context.freshError?.code, 'temporarily_unavailable');
+    assert.deepEqual([h.calls.device, failed.context.error], [0, undefined], 'no login, nothing thrown');
+    await advance(h.clock, 5 * 1000);
+    assert.equal(h.calls.refresh, 2, 'tried again after 5 s');
+    await advance(h.clock, 9 * 1000);
+    assert.equal(h.calls.refresh, 2, 'then after 10 s, not sooner');
+    fail = false;
+    await advance(h.clock, 1 * 1000);
+    assert.equal(h.calls.refresh, 3);
+    assert.equal(h.actor.getSnapshot().context.freshError, undefined);
+    assert.equal(h.actor.getSnapshot().context.token?.access_token, 'at-b');
+  });
+
+  it('stops with the actor: no timer is left', async () => {
+    const h = harness({ cached: { token: fresh('a', 3600), status: 'valid' } });
+    h.actor.send({ type: 'AUTHENTICATE', request: request({ keepFresh: true }) });
+    await flush();
+    assert.equal(h.pendingTimers(), 1);
+    h.actor.stop();
+    assert.equal(h.pendingTimers(), 0);
+  });
+});
+
+describe('keepFresh\'s wait', () => {
+  it('a tenth of the time left (at least a minute, at most 30 % of a short token), minus up to a fifth of that as jitter; after failures 5, 10, 20 ... s up to 5 min', () => {
+    assert.equal(refreshAheadMs(4600, 0, 1000, 0), 3240 * 1000);
+    assert.equal(refreshAheadMs(4600, 0, 1000, 1), 3168 * 1000);
+    assert.equal(refreshAheadMs(1300, 0, 1000, 0), 240 * 1000);
+    assert.equal(refreshAheadMs(1002, 0, 1000, 0), 1400);
+    assert.equal(refreshAheadMs(1000.5, 0, 1000, 0), 1000, 'at least a second');
+    assert.deepEqual([1, 2, 3, 7, 20].map((n) => refreshAheadMs(0, n, 0, 0)), [5000, 10_000, 20_000, 300_000, 300_000]);
   });
 });

@@ -43,7 +43,7 @@ const MODELS: Model[] = [
     }),
     input: { host: 'https://app.example' },
     events: [
-      ...[request({}), request({ interactive: false }), request({ flow: 'code' }), request({ force: true }), request({ mode: 'refresh', refreshToken: 'rt' }), request({ mode: 'poll', deviceCode }), request({ exchanges: true }), request({ exchanges: true, force: true })]
+      ...[request({}), request({ interactive: false }), request({ flow: 'code' }), request({ force: true }), request({ mode: 'refresh', refreshToken: 'rt' }), request({ mode: 'poll', deviceCode }), request({ exchanges: true }), request({ exchanges: true, force: true }), request({ keepFresh: true })]
         .map((r) => ({ type: 'AUTHENTICATE', request: r })),
       { type: 'CANCEL' },
       { type: 'device.code', code: deviceCode },
@@ -59,7 +59,7 @@ const MODELS: Model[] = [
     },
     decisive: (context) => {
       const r = context.request as AuthRequest | undefined;
-      return r && [r.mode, r.flow, r.interactive, r.force, r.exchanges === true, context.deviceCode !== undefined];
+      return r && [r.mode, r.flow, r.interactive, r.force, r.exchanges === true, r.keepFresh === true, context.token !== undefined, Number(context.freshFailures ?? 0) > 0, context.deviceCode !== undefined];
     },
   },
   {

@@ -109,7 +109,7 @@ describe('React, with a real renderer', () => {
     assert.deepEqual(warnings, []);
     assert.equal(result[0], '"idle"');
     assert.ok(result.includes('{"device-polling":"waiting"}'), result.join(' '));
-    assert.equal(result.at(-1), '"authenticated"');
+    assert.equal(result.at(-1), '{"authenticated":"resting"}', 'authenticated, not keeping fresh (keepFresh: "keeping-fresh")');
   });
 
   it('subscribe returns a function that unsubscribes (and still has .unsubscribe()); the snapshot object is stable between changes', async () => {

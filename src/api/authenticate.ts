@@ -6,6 +6,7 @@ import { hostActorFor, rememberActor, rememberedActor } from '../host/registry.t
 import { tokenStatus } from '../protocol/token.ts';
 import { storedToken, warnOnStderr } from '../adapters/store/contract.ts';
 import { debug } from '../debug.ts';
+import { accessTokenRequest, tokenOfAnswer } from '../protocol/agent-ipc.ts';
 import { chooseStore } from '../adapters/store/choice.ts';
 import { accountsVersion } from '../adapters/store/accounts.ts';
 import type { AuthActorRef, AuthStateView, Unsubscribe } from '../host/views.ts';
@@ -56,6 +57,14 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
    * store is used.
    */
   agent?: string | false | undefined;
+  /**
+   * Keep the token fresh in the background from now on: the host's
+   * statechart refreshes it ahead of expiry (a tenth of its time left, at
+   * least a minute, with jitter), never keeping the process alive, until the
+   * actor stops. A failed background refresh is tried again with back-off
+   * and shown in `authState()`'s view (`backgroundError`), never thrown.
+   */
+  keepFresh?: boolean | undefined;
 }
 
 /**
@@ -84,7 +93,9 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   const store = chooseStore(options.store, options.appName);
   // The fast path: the host's actor already holds a valid token and the store file is unchanged (one stat).
   const key = options.force || options.inspect || options.signal?.aborted ? undefined : fastKey(options, store.id);
-  const held = key === undefined ? undefined : await rememberedActor(key)?.heldToken(options.minValidity);
+  const remembered = key === undefined ? undefined : rememberedActor(key);
+  // keepFresh is asked of a run: an actor not keeping fresh yet starts one.
+  const held = remembered && (!options.keepFresh || remembered.keepsFresh) ? await remembered.heldToken(options.minValidity) : undefined;
   if (held) return held;
   const settings = resolveSettings({ ...options, store });
   const hostActor = hostActorFor(settings, options.inspect);
@@ -101,16 +112,10 @@ async function tokenFromAgent(socket: string, options: AuthenticateOptions): Pro
   const { askAgent } = await import('../adapters/agent/client.ts');
   const account = options.account ?? process.env.OIDC_AUTH_ACCOUNT;
   try {
-    const answer = await askAgent(socket, {
-      request: 'access_token',
-      ...(options.issuer !== undefined ? { issuer: options.issuer } : { host: options.host }),
-      ...(account ? { account } : {}),
-      min_valid_period: Math.max(60, options.minValidity ?? 60),
-      application_hint: 'oidc-auth-client',
-    });
+    const answer = await askAgent(socket, accessTokenRequest(options, account, options.minValidity, 'oidc-auth-client'));
     if (answer.status === 'success') {
       debug(() => `token from the agent at ${socket} (valid ${Math.round(answer.expires_at - Date.now() / 1000)} s more)`);
-      return { access_token: answer.access_token, token_type: 'Bearer', expires: answer.expires_at, refresh_token: '', refresh_expires: 0, scope: '', headers: { Authorization: `Bearer ${answer.access_token}` } };
+      return tokenOfAnswer(answer);
     }
     const why = answer.status === 'failure' ? `${answer.error}${answer.info ? `. ${answer.info}` : ''}` : 'it answered something else than a token';
     throw new AuthError(answer.status === 'failure' && /^no login/.test(answer.error) ? 'login_required' : 'agent_unavailable', `The agent at ${socket} has no token for ${options.host ?? options.issuer}: ${why}`);
@@ -132,6 +137,7 @@ function runOptions(options: AuthenticateOptions): RunOptions {
     whyNotInteractive: decision.why,
     timeout: options.timeout ?? DEFAULT_LOGIN_TIMEOUT,
     minValidity: options.minValidity,
+    keepFresh: options.keepFresh,
     ...presenterOf(options),
     signal: options.signal,
   };

@@ -9,17 +9,10 @@ import type { Token } from '../types.ts';
 /** With an agent: its token, asked with the light client (a failure takes the full path, which says why). */
 async function agentToken(command: Extract<Command, { kind: 'token' | 'credential' }>, socket: string, io: CliIo): Promise<Token | undefined> {
   if (command.issuer !== undefined && command.clientId === undefined) return undefined;
-  const { askAgent } = await import('../adapters/agent/client.ts');
+  const [{ askAgent }, { accessTokenRequest, tokenOfAnswer }] = await Promise.all([import('../adapters/agent/client.ts'), import('../protocol/agent-ipc.ts')]);
   const account = command.account ?? (io.env.OIDC_AUTH_ACCOUNT || undefined);
-  const answer = await askAgent(socket, {
-    request: 'access_token',
-    ...(command.issuer !== undefined ? { issuer: command.issuer } : { host: command.host }),
-    ...(account ? { account } : {}),
-    min_valid_period: Math.max(60, command.minValidity ?? 60),
-    application_hint: 'oidc-auth',
-  });
-  if (answer.status !== 'success') return undefined;
-  return { access_token: answer.access_token, token_type: 'Bearer', expires: answer.expires_at, refresh_token: '', refresh_expires: 0, scope: '', headers: { Authorization: `Bearer ${answer.access_token}` } };
+  const answer = await askAgent(socket, accessTokenRequest(command, account, command.minValidity, 'oidc-auth'));
+  return answer.status === 'success' ? tokenOfAnswer(answer) : undefined;
 }
 
 async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {

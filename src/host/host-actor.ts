@@ -59,7 +59,7 @@ export class HostActor implements WiredHost {
     this.key = backend.key;
     this.tokens = new HeldToken(this.key, () => this.#settings.store);
     if (inspect) this.#inspectors.add(inspect);
-    this.actor = createActor(wiredMachine, { input: { host: backend.key, command: backend.command, port: hostPort(this) }, inspect: inspect ? sanitizingInspector(inspect) : undefined });
+    this.actor = createActor(wiredMachine, { input: { host: backend.key, command: backend.command, port: hostPort(this) }, inspect: inspect ? sanitizingInspector(inspect) : undefined, clock: this.#clock });
     this.actor.subscribe({
       next: (snapshot) => {
         this.#track(snapshot);
@@ -114,6 +114,11 @@ export class HostActor implements WiredHost {
     this.#settings = settings;
   }
 
+  /** Whether the last run asked to keep the token fresh in the background. */
+  get keepsFresh(): boolean {
+    return this.actor.getSnapshot().context.request?.keepFresh === true;
+  }
+
   /** Whether a run is in flight. */
   get busy(): boolean {
     return !isSettled(this.actor.getSnapshot());
@@ -156,17 +161,33 @@ export class HostActor implements WiredHost {
         request: {
           mode: mode ?? 'authenticate', force, flow, interactive, whyNotInteractive, timeout, minValidity: this.tokens.effectiveMinValidity(minValidity), refreshToken, deviceCode,
           exchanges: this.#settings.exchangeFrom !== undefined,
+          keepFresh: options.keepFresh === true,
         },
       });
     });
   }
 
+  /** Timers made since the last snapshot: the one made on entering `authenticated` is keepFresh's, which must never keep the process alive. */
+  #newTimers: Array<ReturnType<typeof setTimeout>> = [];
+  readonly #clock = {
+    setTimeout: (fn: (...args: unknown[]) => void, ms: number) => {
+      const timer = setTimeout(fn, ms);
+      this.#newTimers.push(timer);
+      return timer;
+    },
+    clearTimeout: (timer: ReturnType<typeof setTimeout>) => clearTimeout(timer),
+  };
+
   #lastLogged: string | undefined;
 
   #track(snapshot: Snapshot): void {
     const token = snapshot.context.token;
+    // In `authenticated` the only delay is the background refresh: it must not keep the process alive (logins' timers must).
+    if (snapshot.matches('authenticated')) for (const timer of this.#newTimers) timer.unref?.();
+    this.#newTimers = [];
     if (debugging()) {
-      const state = JSON.stringify(snapshot.value).replace(/"/g, '');
+      // `authenticated` without keepFresh reads as before; its keepFresh sub-state is named.
+      const state = JSON.stringify(snapshot.value).replace(/"/g, '').replace('{authenticated:resting}', 'authenticated').replace('{authenticated:keeping-fresh}', 'authenticated (kept fresh)');
       if (state !== this.#lastLogged) {
         this.#lastLogged = state;
         debug(() => `${this.key}: ${state}${snapshot.matches('authenticated') && token ? ` (token valid ${Math.round(token.expires - Date.now() / 1000)} s more)` : ''}${snapshot.context.error ? ` (${snapshot.context.error.code})` : ''}`);

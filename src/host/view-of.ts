@@ -28,6 +28,7 @@ export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, askedSince?: 
     expires: context.token?.expires,
     refreshExpires: context.token?.refresh_expires,
     who: context.token?.who,
+    backgroundError: context.freshError ? { code: context.freshError.code, message: context.freshError.message, status: context.freshError.status } : undefined,
     error: context.error ? { code: context.error.code, message: context.error.message, status: context.error.status } : undefined,
   };
 }

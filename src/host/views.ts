@@ -4,7 +4,7 @@ import type { PublicDeviceCode } from '../protocol/device.ts';
 import type { Identity } from '../types.ts';
 
 /** The lifecycle states, as subscribers see them. */
-export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'exchanging' | 'authenticated' | 'failed' | 'starting';
+export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'exchanging' | 'refreshing-ahead' | 'authenticated' | 'failed' | 'starting';
 
 /** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
 export interface AuthStateView {
@@ -31,6 +31,8 @@ export interface AuthStateView {
   refreshExpires?: number | undefined;
   /** Who is logged in, once authenticated and when it could be told. */
   who?: Identity | undefined;
+  /** keepFresh: why the last background refresh failed (the token held is still the one before; it is tried again later). */
+  backgroundError?: { code: string; message: string; status?: number | undefined } | undefined;
   /** On failure. */
   error?: { code: string; message: string; status?: number | undefined } | undefined;
 }

@@ -11,6 +11,7 @@ import { AuthError } from '../errors.ts';
 import { authMachine } from '../machines/auth.machine.ts';
 import { codeFlowMachine, type CallbackServerCommand, type CallbackServerEvent } from '../machines/code-flow.machine.ts';
 import { deviceFlowMachine } from '../machines/device-flow.machine.ts';
+import { refreshAheadMs } from '../machines/delays.ts';
 import { asAuthError, type HostPort } from '../machines/shared.ts';
 import { parsePastedCallback } from '../protocol/callback.ts';
 import { sameIdentity } from '../protocol/identity.ts';
@@ -179,7 +180,9 @@ export const wiredMachine = authMachine.provide({
     refreshToken: fromPromise(async ({ input, signal }) => {
       const host = hostOf(input.port);
       const { backend, store } = host.settings;
-      const refreshed = await refreshInStore(store, host.key, (refreshToken, stored, abort) => backend.refresh(refreshToken, stored, abort), { explicit: input.refreshToken, minValidity: input.minValidity, signal });
+      // A background refresh: any stored token with more left than the one held is taken as it is.
+      const minValidity = input.aheadOf === undefined ? input.minValidity : Math.max(60, Math.ceil(input.aheadOf - Date.now() / 1000) + 1);
+      const refreshed = await refreshInStore(store, host.key, (refreshToken, stored, abort) => backend.refresh(refreshToken, stored, abort), { explicit: input.refreshToken, minValidity, signal });
       if (refreshed.fresh) host.tokens.obtained(refreshed.token, refreshed.version);
       else host.tokens.read(refreshed.token, refreshed.version);
       return refreshed.token;
@@ -215,6 +218,9 @@ export const wiredMachine = authMachine.provide({
         saveToken,
       },
     }),
+  },
+  delays: {
+    refreshAhead: ({ context }) => refreshAheadMs(context.token?.expires ?? 0, context.freshFailures ?? 0, Date.now() / 1000, Math.random()),
   },
   actions: {
     releaseLoginTurn: ({ context }) => hostOf(context.port).releaseLoginTurn(),

@@ -5,7 +5,7 @@ import { publicDeviceCode } from '../protocol/device.ts';
 import type { TokenStatus } from '../protocol/token.ts';
 import type { DeviceCode, FlowKind, Token } from '../types.ts';
 import { codeFlowMachine } from './code-flow.machine.ts';
-import { seconds } from './delays.ts';
+import { refreshAheadMs, seconds } from './delays.ts';
 import { deviceFlowMachine } from './device-flow.machine.ts';
 import { asAuthError, notProvided, type HostPort } from './shared.ts';
 
@@ -30,6 +30,8 @@ export interface AuthRequest {
   deviceCode?: DeviceCode | undefined;
   /** The server's token comes from an RFC 8693 exchange of another login's token (`exchangeFrom`), never from a login of its own. */
   exchanges?: boolean | undefined;
+  /** Refresh in the background ahead of expiry, for as long as the actor lives (`keepFresh`). */
+  keepFresh?: boolean | undefined;
 }
 
 /** The cached token and where it stands, as the store adapter reads it. */
@@ -58,6 +60,10 @@ export interface AuthContext {
   ticks: number;
   /** The host's reference for its adapters, handed to every invoked actor. */
   port?: HostPort | undefined;
+  /** Background refreshes that failed in a row (`keepFresh`): the next try waits longer. */
+  freshFailures?: number | undefined;
+  /** Why the last background refresh failed, shown in the view until one succeeds. */
+  freshError?: AuthError | undefined;
 }
 
 /** Events a host's actor accepts. */
@@ -114,7 +120,8 @@ export const authMachine = setup({
   },
   actors: {
     loadToken: fromPromise<CachedToken, { host: string; minValidity: number; port?: HostPort | undefined }>(notProvided('loadToken')),
-    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined; minValidity: number; port?: HostPort | undefined }>(notProvided('refreshToken')),
+    // aheadOf: a background refresh of the token that expires then (a token stored since with more left is taken instead).
+    refreshToken: fromPromise<Token, { host: string; refreshToken?: string | undefined; minValidity: number; aheadOf?: number | undefined; port?: HostPort | undefined }>(notProvided('refreshToken')),
     // Without a shared store there is nobody to wait for: go at once.
     loginTurn: fromPromise<{ token?: Token | undefined }, { host: string; timeout: number; minValidity: number; force: boolean; port?: HostPort | undefined }>(async () => ({})),
     deviceFlow: deviceFlowMachine,
@@ -125,10 +132,11 @@ export const authMachine = setup({
   actions: {
     startRun: assign(({ context, event }) =>
       event.type === 'AUTHENTICATE'
-        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined, redirectUri: undefined, refreshError: undefined }
+        ? { request: event.request, run: context.run + 1, error: undefined, token: undefined, deviceCode: undefined, loginUrl: undefined, redirectUri: undefined, refreshError: undefined, freshFailures: 0, freshError: undefined }
         : {},
     ),
     tick: assign({ ticks: ({ context }) => context.ticks + 1 }),
+    freshOk: assign({ freshFailures: 0, freshError: undefined }),
     // Let another process log in (provided by the adapters that took the turn).
     releaseLoginTurn: () => {},
     // Presentation is injected: the machine only says when the person must act.
@@ -139,6 +147,7 @@ export const authMachine = setup({
     forced: ({ context }) => context.request?.force === true,
     exchanges: ({ context }) => context.request?.exchanges === true,
     forcedExchange: ({ context }) => context.request?.force === true && context.request.exchanges === true,
+    keepFresh: ({ context }) => context.request?.keepFresh === true && context.token !== undefined,
     refreshMode: ({ context }) => context.request?.mode === 'refresh',
     pollMode: ({ context }) => context.request?.mode === 'poll',
     valid: (_, params: { status: TokenStatus }) => params.status === 'valid',
@@ -152,6 +161,8 @@ export const authMachine = setup({
   delays: {
     loginTimeout: ({ context }) => seconds(context.request?.timeout ?? 0),
     tick: 1000,
+    // keepFresh's wait: the adapters provide it with the wall clock and jitter (refreshAheadMs); without them, a back-off or an hour.
+    refreshAhead: ({ context }) => ((context.freshFailures ?? 0) > 0 ? refreshAheadMs(0, context.freshFailures ?? 0, 0, 0) : 3_600_000),
   },
 }).createMachine({
   id: 'auth',
@@ -324,6 +335,27 @@ export const authMachine = setup({
     },
     authenticated: {
       entry: [assign({ deviceCode: undefined }), 'releaseLoginTurn'],
+      on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
+      initial: 'resting',
+      states: {
+        // Without keepFresh no timer is left behind.
+        resting: { always: { guard: 'keepFresh', target: 'keeping-fresh' } },
+        // keepFresh: refresh in the background before the token ends; the actor holds the token meanwhile.
+        'keeping-fresh': { after: { refreshAhead: { target: '#auth.refreshing-ahead' } } },
+      },
+    },
+    // A background refresh: nobody waits for it, so a failure is kept and shown (and tried again later), never thrown and never a login.
+    'refreshing-ahead': {
+      invoke: {
+        src: 'refreshToken',
+        // A token another process stored since, with more left than ours, is taken as it is (no second refresh).
+        input: ({ context }) => ({ host: context.host, minValidity: 60, aheadOf: context.token?.expires, port: context.port }),
+        onDone: { target: 'authenticated', actions: [assign({ token: ({ event }) => event.output }), 'freshOk'] },
+        onError: {
+          target: 'authenticated',
+          actions: assign({ freshFailures: ({ context }) => (context.freshFailures ?? 0) + 1, freshError: ({ event }) => asAuthError(event.error) }),
+        },
+      },
       on: { AUTHENTICATE: { target: 'starting', actions: 'startRun' } },
     },
     failed: {

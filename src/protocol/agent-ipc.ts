@@ -5,6 +5,8 @@
 // public key (32 bytes, standard base64) and then the request as
 // `<length>:<base64 nonce>:<base64 secretbox>`. Pure: no cryptography here.
 
+import type { Token } from '../types.ts';
+
 /** Longest message the agent reads: more is refused. */
 export const MAX_MESSAGE = 64 * 1024;
 
@@ -127,4 +129,20 @@ export function parseAnswer(text: string): AgentAnswer {
   }
   if (record.status === 'failure') return { status: 'failure', error: typeof record.error === 'string' ? record.error : 'failure', info: typeof record.info === 'string' ? record.info : undefined };
   return { status: 'other', fields: record };
+}
+
+/** The request our clients send for a server's token (`host`, or `issuer` for a provider), at least a minute valid. */
+export function accessTokenRequest(server: { host?: string | undefined; issuer?: string | undefined }, account: string | undefined, minValidity: number | undefined, hint: string): AgentRequest {
+  return {
+    request: 'access_token',
+    ...(server.issuer !== undefined ? { issuer: server.issuer } : { host: server.host }),
+    ...(account ? { account } : {}),
+    min_valid_period: Math.max(60, minValidity ?? 60),
+    application_hint: hint,
+  };
+}
+
+/** A success answer as a Token: the access token and its expiry, nothing to refresh with (that stays in the agent). */
+export function tokenOfAnswer(answer: { access_token: string; expires_at: number }): Token {
+  return { access_token: answer.access_token, token_type: 'Bearer', expires: answer.expires_at, refresh_token: '', refresh_expires: 0, scope: '', headers: { Authorization: `Bearer ${answer.access_token}` } };
 }
