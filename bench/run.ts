@@ -12,6 +12,7 @@ import { Person } from '../test/fixtures/person.ts';
 import { benchCliStart } from './cli-start.ts';
 import { benchKubectl } from './kubectl.ts';
 import { benchAgent } from './agent.ts';
+import { benchAgentLoad, benchAgentMemory } from './agent-load.ts';
 import { nodeScript } from '../test/helpers/cli.ts';
 import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
 
@@ -85,6 +86,12 @@ async function agentServed() {
   const r = await benchAgent(20);
   results.agent = r;
   rows.push(['agent: library round trip', `p50 ${ms(r.libraryP50)}`, `p99 ${ms(r.libraryP99)} (1,000 calls, a held token)`]);
+  const load = await benchAgentLoad();
+  results.agentLoad = load;
+  rows.push(['agent: 100 clients x 10 requests', `p99 ${ms(load.p99)}`, `p50 ${ms(load.p50)}, ${load.errors} errors, ${ms(load.wallMs)} in all (goal: p99 <= 10 ms, 0 errors)`]);
+  const memory = benchAgentMemory();
+  results.agentMemory = memory;
+  rows.push(['agent: memory with 1 / 100 / 1,000 logins held fresh', memory.map((row) => `${(row.heapKiB / 1024).toFixed(1)} MiB`).join(' / '), `heap growth; RSS ${memory.map((row) => `${(row.rssKiB / 1024).toFixed(1)}`).join(' / ')} MiB`]);
   rows.push(['agent: oidc-auth HOST through it / node -e 0', `${(r.cliMs / r.nodeMs).toFixed(2)}x`, `${ms(r.cliMs)} vs ${ms(r.nodeMs)}${r.oidcTokenMs === undefined ? '' : `; Debian's oidc-token against the same agent ${ms(r.oidcTokenMs)}`} (medians of ${r.runs})`]);
 }
 

@@ -155,13 +155,22 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
   };
 
+  /** The store's logins, listed again only when the store changed (one version check per request). */
+  let listed: { version: string | undefined; logins: StoredSummary[] } | undefined;
+  const logins = async (): Promise<StoredSummary[]> => {
+    const version = await store.version();
+    if (listed && version !== undefined && listed.version === version) return listed.logins;
+    listed = { version, logins: await listLogins(store) };
+    return listed.logins;
+  };
+
   /** Start keeping every login of the store that the agent does not keep yet. */
   let lastVersion: string | undefined;
   const scan = async () => {
     const version = await store.version();
     if (version !== undefined && version === lastVersion) return;
     lastVersion = version;
-    for (const login of await listLogins(store)) {
+    for (const login of await logins()) {
       if (held.has(login.host)) continue;
       held.set(login.host, { issuedAt: login.stored_at, failures: 0 });
       try {
@@ -183,7 +192,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
     if (request.request !== 'access_token') return failureAnswer(`unknown request "${request.request}"`, 'This agent answers access_token, status and stop.');
     await scan().catch(() => {});
-    const chosen = chooseLogin(request, await listLogins(store));
+    const chosen = chooseLogin(request, await logins());
     if (typeof chosen !== 'string') return failureAnswer(chosen.error, chosen.info);
     const wanted = Math.max(0, request.min_valid_period ?? 0);
     const entry = held.get(chosen);
