@@ -97,6 +97,9 @@ describe('React, with a real renderer', () => {
     const handle = authState(options);
     function State() {
       const value = useSelector(authActorOf(handle), (snapshot) => JSON.stringify(snapshot.value));
+      // The first thing an XState user tries: the handle's own actor, untyped by authActorOf, works with the hook too.
+      const status = useSelector(handle.actor, (snapshot) => snapshot.status);
+      if (status !== 'active') throw new Error(`the actor is ${status}`);
       return h(Text, null, value);
     }
     const { result, warnings } = await reactWarnings(async () => {

@@ -37,6 +37,12 @@ export interface AuthStateView {
   error?: { code: string; message: string; status?: number | undefined } | undefined;
 }
 
+/** A snapshot of the host's actor, as {@link AuthActorRef} names it: its state value (an object in nested states; select with the view's `state` or `authActorOf()`'s `matches()`) and its status. */
+export interface AuthActorSnapshot {
+  readonly value: unknown;
+  readonly status: string;
+}
+
 /**
  * The host's xstate actor, as the root entry names it (without xstate's
  * types): enough to subscribe, read and send. `authActorOf()` from
@@ -46,8 +52,10 @@ export interface AuthStateView {
 export interface AuthActorRef {
   readonly id: string;
   readonly sessionId: string;
-  getSnapshot(): { readonly value: unknown; readonly status: string };
-  subscribe(listener: (snapshot: { readonly value: unknown; readonly status: string }) => void): { unsubscribe(): void };
+  getSnapshot(): AuthActorSnapshot;
+  /** An observer, or listeners (xstate's two forms, so that `@xstate/react`'s hooks take this actor as it is). */
+  subscribe(observer: { next?: ((snapshot: AuthActorSnapshot) => void) | undefined; error?: ((error: unknown) => void) | undefined; complete?: (() => void) | undefined }): { unsubscribe(): void };
+  subscribe(next: (snapshot: AuthActorSnapshot) => void, error?: (error: unknown) => void, complete?: () => void): { unsubscribe(): void };
   send(event: { type: 'CANCEL'; reason?: string }): void;
 }
 
