@@ -13,6 +13,7 @@ import { benchCliStart } from './cli-start.ts';
 import { benchKubectl } from './kubectl.ts';
 import { benchAgent } from './agent.ts';
 import { benchAgentLoad, benchAgentMemory } from './agent-load.ts';
+import { benchGrowth } from './growth.ts';
 import { nodeScript } from '../test/helpers/cli.ts';
 import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
 
@@ -93,6 +94,16 @@ async function agentServed() {
   results.agentMemory = memory;
   rows.push(['agent: memory with 1 / 100 / 1,000 logins held fresh', memory.map((row) => `${(row.heapKiB / 1024).toFixed(1)} MiB`).join(' / '), `heap growth; RSS ${memory.map((row) => `${(row.rssKiB / 1024).toFixed(1)}`).join(' / ')} MiB`]);
   rows.push(['agent: oidc-auth HOST through it / node -e 0', `${(r.cliMs / r.nodeMs).toFixed(2)}x`, `${ms(r.cliMs)} vs ${ms(r.nodeMs)}${r.oidcTokenMs === undefined ? '' : `; Debian's oidc-token against the same agent ${ms(r.oidcTokenMs)}`} (medians of ${r.runs})`]);
+}
+
+async function growth() {
+  say('2d. growth: stores with 1, 100, 1,000 and 10,000 logins ...');
+  const table = await benchGrowth();
+  results.growth = table;
+  for (const r of table) {
+    rows.push([`${r.logins.toLocaleString('en')} logins (${(r.fileKiB / 1024).toFixed(1)} MiB): cached / stat; first read after a write`, `${(r.cachedUs / r.statUs).toFixed(1)}x; ${ms(r.firstReadMs)}`, 'goal: cached <= 5x a stat at every size; reads grow no worse than linearly']);
+    rows.push([`${r.logins.toLocaleString('en')} logins: refresh / its floor`, `${(r.refreshMs / r.floorMs).toFixed(2)}x`, `${ms(r.refreshMs)} vs ${ms(r.floorMs)} = bare refresh ${ms(r.parts.bareRefreshMs)} + durable write ${ms(r.parts.writeMs)} + lock ${ms(r.parts.lockMs)} (goal at 1,000: <= 1.2x)`]);
+  }
 }
 
 function cliStart() {
@@ -371,7 +382,7 @@ function importCost() {
 }
 
 const only = process.argv.slice(2);
-const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['agent', agentServed], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['agent', agentServed], ['growth', growth], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
 for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };
