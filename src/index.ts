@@ -14,7 +14,8 @@ export {
 } from './adapters/store/contract.ts';
 export { MemoryTokenStore } from './adapters/store/memory-store.ts';
 export { BaseFlow, DeviceFlow, CodeFlow, type FlowOptions, type FlowInit, type FlowAuthenticateOptions } from './api/flows.ts';
-export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions } from './errors.ts';
+export { AuthError, isAuthError, isKnownAuthErrorCode, KNOWN_AUTH_ERROR_CODES, type AuthErrorCode, type KnownAuthErrorCode, type AuthErrorOptions, type NetworkReason } from './errors.ts';
+export type { WarningSink } from './adapters/store/file-format.ts';
 export { DEFAULT_CONFIG, type Config, type Token, type Identity, type DeviceCode, type FlowKind, type Environment } from './types.ts';
 export type { ServerOptions, ExchangeFrom } from './api/settings.ts';
 export { switchAccount } from './api/accounts.ts';

@@ -9,7 +9,7 @@
  * import { authActorOf } from 'oidc-auth-client/machines';
  * import { useSelector } from '@xstate/react';
  *
- * const state = useSelector(authActorOf(authState({ host })), (snapshot) => snapshot.value);
+ * const loggedIn = useSelector(authActorOf(authState({ host })), (snapshot) => snapshot.matches('authenticated'));
  * ```
  *
  * @packageDocumentation
@@ -19,8 +19,11 @@ import type { AuthActorRef } from './host/views.ts';
 import type { authMachine } from './machines/auth.machine.ts';
 
 export { authMachine, type AuthContext, type AuthEvent, type AuthRequest, type AuthInput, type CachedToken } from './machines/auth.machine.ts';
-export { deviceFlowMachine, type DeviceFlowOutput } from './machines/device-flow.machine.ts';
-export { codeFlowMachine, type CodeFlowOutput } from './machines/code-flow.machine.ts';
+export { deviceFlowMachine, type DeviceFlowOutput, type DeviceFlowContext, type DeviceFlowInput } from './machines/device-flow.machine.ts';
+export { codeFlowMachine, type CodeFlowOutput, type CodeFlowContext, type CodeFlowInput, type CallbackServerCommand } from './machines/code-flow.machine.ts';
+export type { HostPort } from './machines/shared.ts';
+export type { TokenStatus } from './protocol/token.ts';
+export type { CallbackParams } from './protocol/callback.ts';
 
 /** A host's actor with its full xstate type. */
 export type AuthActor = Actor<typeof authMachine>;

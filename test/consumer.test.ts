@@ -50,7 +50,18 @@ before(() => {
   const tarball = path.join(work, (JSON.parse(out) as Array<{ filename: string }>)[0]?.filename ?? '');
   project('with-node-types', tarball, true);
   project('without-node-types', tarball, false);
+  // The documentation's examples may import any package the repository has (ky, react, ws, @statelyai/inspect): all their types too.
+  const docs = project('docs-examples', tarball, true);
+  for (const entry of fs.readdirSync(path.join(root, 'node_modules', '@types'))) {
+    if (entry !== 'node') fs.symlinkSync(path.join(root, 'node_modules', '@types', entry), path.join(docs, 'node_modules', '@types', entry));
+  }
 });
+
+/** Every ```ts block of the README and the guides, with where it is. */
+export function documentationBlocks(): Array<{ where: string; code: string }> {
+  const files = ['README.md', ...fs.readdirSync(path.join(root, 'docs', 'guides')).filter((name) => name.endsWith('.md')).map((name) => path.join('docs', 'guides', name))];
+  return files.flatMap((file) => [...fs.readFileSync(path.join(root, file), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match, index) => ({ where: `${file} block ${index + 1}`, code: match[1] ?? '' })));
+}
 
 /** The program a strict consumer writes: the main API, and an exhaustive switch on the known error codes. */
 function consumerProgram(): string {
@@ -167,6 +178,24 @@ describe('the packed package in a new project', () => {
       assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
     });
   }
+
+  it('every TypeScript code block of the README and the guides type-checks against the packed package (strict, nodenext, exactOptionalPropertyTypes)', () => {
+    const dir = path.join(work, 'docs-examples');
+    const blocks = documentationBlocks();
+    assert.ok(blocks.length >= 9, `${blocks.length} blocks`);
+    const files = blocks.map((block, index) => {
+      const file = `example-${index + 1}.ts`;
+      fs.writeFileSync(path.join(dir, file), `// ${block.where}\n${block.code}\nexport {};\n`);
+      return file;
+    });
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, exactOptionalPropertyTypes: true, skipLibCheck: true, noEmit: true, target: 'es2023', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2023', 'dom'], noUncheckedIndexedAccess: true },
+      files,
+    }));
+    const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
+    const named = `${result.stdout}${result.stderr}`.replace(/example-(\d+)\.ts/g, (_, n: string) => blocks[Number(n) - 1]?.where ?? n);
+    assert.equal(result.status, 0, named);
+  });
 
   for (const [label, extraPath] of [['Node 24', ''], [`Node ${pkg.engines.node.replace('>=', '')}, the oldest that engines admits`, OLDEST_NODE]] as const) {
     it(`the CLI from node_modules/.bin and the library on ${label}`, () => {

@@ -23,11 +23,11 @@ describe('statechart pictures', () => {
       assert.match(svg, /<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
       const words = svg.replace(/<[^>]+>/g, '');
       for (const state of Object.keys(machine.root.states)) assert.ok(words.includes(state), `the picture shows ${state}`);
-      assert.ok(fs.readFileSync(path.join(root, 'README.md'), 'utf8').includes(`docs/${name}.svg`), 'the README shows it');
+      assert.ok(fs.readFileSync(path.join(root, 'docs', 'guides', 'lifecycle.md'), 'utf8').includes(`](../${name}.svg)`), 'the lifecycle guide shows it');
     });
   }
 
-  it('docs/architecture.svg is the picture of the current import graph of src/, and the README shows it', async () => {
+  it('docs/architecture.svg is the picture of the current import graph of src/, and the layout guide shows it', async () => {
     const text = await architectureMermaid();
     const committed = fs.readFileSync(path.join(root, 'docs', 'architecture.mmd'), 'utf8');
     assert.equal(committed, text, 'docs/architecture.mmd is stale: run npm run diagrams');
@@ -40,7 +40,7 @@ describe('statechart pictures', () => {
     // The arrows are the layers pointing down: nothing points back up.
     const order = ROOMS.map((room) => room.id);
     for (const [, from = '', to = ''] of text.matchAll(/^ {2}(\w+) --> (\w+)$/gm)) assert.ok(order.indexOf(to) > order.indexOf(from), `${from} --> ${to} points down`);
-    assert.ok(fs.readFileSync(path.join(root, 'README.md'), 'utf8').includes('docs/architecture.svg'), 'the README shows it');
+    assert.ok(fs.readFileSync(path.join(root, 'docs', 'guides', 'platforms.md'), 'utf8').includes('](../architecture.svg)'), 'the platforms and layout guide shows it');
   });
 
   it('the Mermaid text names every transition with its event and guard', () => {

@@ -128,6 +128,7 @@ export abstract class BaseFlow {
     });
   }
 
+  /** @internal How the host is reached now (its actor's settings). */
   protected get settings() {
     return this.#hostActor.settings;
   }
