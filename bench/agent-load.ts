@@ -10,7 +10,7 @@ import { askAgent } from '../src/adapters/agent/client.ts';
 import { startAgent } from '../src/api/agent.ts';
 import { TokenStore } from '../src/index.ts';
 import { testToken } from '../test/fixtures/token.ts';
-import { percentile } from './lib.ts';
+import { percentile, settledMemory } from './lib.ts';
 
 /** A store file with `logins` valid logins (one per server). */
 function storeOf(dir: string, logins: number): string {
@@ -55,15 +55,7 @@ export async function benchAgentLoad(clients = 100, each = 10): Promise<AgentLoa
 
 /** One size, in this process: heap and RSS growth once the agent holds `logins` logins fresh. */
 async function measureSize(logins: number): Promise<{ logins: number; heapKiB: number; rssKiB: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  const settle = async () => {
-    for (let i = 0; i < 5; i += 1) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    return process.memoryUsage();
-  };
+  const settle = settledMemory;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-agent-size-'));
   fs.chmodSync(dir, 0o700);
   const file = storeOf(dir, logins);

@@ -45,3 +45,14 @@ export function storeWithValidToken(host: string): { path: string; cleanup(): vo
   fs.writeFileSync(file, JSON.stringify({ [host]: { token, stored_at: now } }), { mode: 0o600 });
   return { path: file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Memory once garbage is collected (five rounds with a pause): the process must run with --expose-gc. */
+export async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  for (let i = 0; i < 5; i += 1) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return process.memoryUsage();
+}

@@ -3,16 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeviceFlow, TokenStore } from '../src/index.ts';
+import { settledMemory } from './lib.ts';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-const settle = async () => {
-  for (let i = 0; i < 5; i += 1) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return process.memoryUsage().heapUsed;
-};
+const settle = async () => (await settledMemory()).heapUsed;
 const HOSTS = 1000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-bench-mem-'));
 const store = new TokenStore({ path: path.join(dir, 'token-store.json') });
