@@ -14,6 +14,7 @@ import { benchKubectl } from './kubectl.ts';
 import { benchAgent } from './agent.ts';
 import { benchAgentLoad, benchAgentMemory } from './agent-load.ts';
 import { benchGrowth } from './growth.ts';
+import { benchGit } from './git.ts';
 import { nodeScript } from '../test/helpers/cli.ts';
 import { interleavedMedians, percentile, root, storeWithValidToken } from './lib.ts';
 
@@ -80,6 +81,13 @@ async function kubectl() {
   const result = await benchKubectl(20);
   results.kubectl = result;
   rows.push(['kubectl get --raw /api: exec plugin (cached) / static token', `${result.ratio.toFixed(2)}x`, `${ms(result.pluginMs)} vs ${ms(result.staticMs)} (median of ${result.runs}, interleaved)`]);
+}
+
+async function git() {
+  say('2e. git ls-remote with the credential helper ...');
+  const r = await benchGit(20);
+  results.git = r;
+  rows.push(['git ls-remote: credential helper (cached) / a stored password', `${r.ratio.toFixed(2)}x`, `${ms(r.helperMs)} vs ${ms(r.storedMs)} (median of ${r.runs}, interleaved; git runs the helper twice: get, then store)`]);
 }
 
 async function agentServed() {
@@ -382,7 +390,7 @@ function importCost() {
 }
 
 const only = process.argv.slice(2);
-const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['agent', agentServed], ['growth', growth], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
+const steps: Array<[string, () => unknown]> = [['cached', cachedAuthenticate], ['cli', cliStart], ['kubectl', kubectl], ['git', git], ['agent', agentServed], ['growth', growth], ['refresh', refreshCost], ['storm', refreshStorm], ['device', deviceFlow], ['memory', memory], ['import', importCost], ['redis', redisStore], ['keyring', keyringStore]];
 for (const [name, step] of steps) if (only.length === 0 || only.includes(name)) await step();
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date().toISOString() };

@@ -66,7 +66,8 @@ export type Command =
   | ({ kind: 'token'; output: OutputKind } & LoginChoice)
   // --api-version is checked where it is used (protocol/kubernetes.ts stays off the token command's fast path).
   | ({ kind: 'credential'; tool: 'kubernetes'; apiVersion?: string | undefined } & LoginChoice)
-  | ({ kind: 'credential'; tool: 'git'; action: GitCredentialAction; username: string } & LoginChoice)
+  // input: what git wrote to stdin, once read (the fast path reads it, the full path then uses it).
+  | ({ kind: 'credential'; tool: 'git'; action: GitCredentialAction; username: string; input?: string | undefined } & LoginChoice)
   | ({ kind: 'credential'; tool: 'wlcg' } & LoginChoice)
   | ({ kind: 'setup'; tool: 'kubernetes'; user?: string | undefined; apiVersion?: string | undefined; write: boolean; command: string } & LoginChoice)
   | ({ kind: 'setup'; tool: 'git'; url?: string | undefined; username?: string | undefined; write: boolean; command: string } & LoginChoice)

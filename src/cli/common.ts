@@ -75,3 +75,13 @@ export function formatToken(token: Token, output: OutputKind): string {
   if (output === 'header') return `Authorization: ${token.headers.Authorization}\n`;
   return `${token.access_token}\n`;
 }
+
+/** Everything written to our stdin (git's few request lines), up to 64 KiB. */
+export async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.length > 65_536) break;
+  }
+  return text;
+}

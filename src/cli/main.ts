@@ -2,7 +2,7 @@
 // --version) it loads only the argument parser and the store reader, prints
 // and returns. Logins, HTTP, xstate and the terminal UI load only when needed.
 import { parseCommandLine, UsageError, type Command } from './args.ts';
-import { EXIT, formatToken, loginKey, openStore, type CliIo } from './common.ts';
+import { EXIT, formatToken, loginKey, openStore, readStdin, type CliIo } from './common.ts';
 import { tokenStatus } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 
@@ -15,7 +15,33 @@ async function agentToken(command: Extract<Command, { kind: 'token' | 'credentia
   return answer.status === 'success' ? tokenOfAnswer(answer) : undefined;
 }
 
+/**
+ * git's `get` with a cached token, and its `store`: git runs its helper for
+ * every fetch and push, so these are answered here, like a cached token. The
+ * request git wrote is kept on the command for the full path.
+ */
+async function cachedGitAnswer(command: Extract<Command, { kind: 'credential'; tool: 'git' }>, io: CliIo): Promise<boolean> {
+  command.input = await readStdin();
+  // git says `store` after every success: nothing to do (the store already has the token), and nothing to load for it.
+  if (command.action === 'store') return true;
+  if (command.action !== 'get' || command.force || command.verbose || io.env.OIDC_AUTH_SOCK) return false;
+  const { credentialServer, formatCredential, parseCredentialRequest } = await import('../protocol/git-credential.ts');
+  const server = command.host === undefined && command.issuer === undefined ? credentialServer(parseCredentialRequest(command.input)) : undefined;
+  if (command.host === undefined && command.issuer === undefined && server === undefined) return false;
+  const login = server === undefined ? command : { ...command, host: server };
+  try {
+    const store = await openStore(login);
+    const token = (await store.read(await loginKey(login, store.id, io.env))).token;
+    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
+    io.out.write(formatCredential({ username: command.username, password: token.access_token, expires: token.expires }));
+    return true;
+  } catch {
+    return false; // The full path reports what is wrong.
+  }
+}
+
 async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
+  if (command.kind === 'credential' && command.tool === 'git') return cachedGitAnswer(command, io);
   // --verbose takes the full path, so that every step can be told.
   const kubernetes = command.kind === 'credential' && command.tool === 'kubernetes';
   if ((command.kind !== 'token' && !kubernetes) || command.force || command.verbose) return false;

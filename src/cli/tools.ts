@@ -13,7 +13,7 @@ import { DEFAULT_EXEC_API_VERSION, EXEC_API_VERSIONS, execCredential, isExecApiV
 import { shellLine, shellQuote } from '../protocol/shell.ts';
 import { bearerTokenFile } from '../protocol/wlcg.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
-import { EXIT, type CliIo } from './common.ts';
+import { EXIT, readStdin, type CliIo } from './common.ts';
 import { obtainToken } from './obtain.ts';
 
 type ToolCommand = Extract<Command, { kind: 'credential' | 'setup' | 'exec' }>;
@@ -76,19 +76,10 @@ async function kubernetesCredential(command: Extract<ToolCommand, { tool: 'kuber
   return EXIT.ok;
 }
 
-/** Everything git wrote to our stdin (a few short lines). */
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) {
-    text += String(chunk);
-    if (text.length > 65_536) break;
-  }
-  return text;
-}
 
 /** git's credential helper: `get` answers the token, `erase` marks a refused one, `store` does nothing. */
 async function gitCredential(command: Extract<ToolCommand, { kind: 'credential'; tool: 'git' }>, io: CliIo): Promise<number> {
-  const fields = parseCredentialRequest(await readStdin());
+  const fields = parseCredentialRequest(command.input ?? await readStdin());
   if (command.action === 'store') return EXIT.ok; // The store keeps tokens; git's copy is not needed.
   const server = command.host === undefined && command.issuer === undefined ? credentialServer(fields) : undefined;
   if (command.host === undefined && command.issuer === undefined && server === undefined) {
