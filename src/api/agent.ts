@@ -164,13 +164,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     return listed.logins;
   };
 
-  /** Start keeping every login of the store that the agent does not keep yet. */
-  let lastVersion: string | undefined;
-  const scan = async () => {
-    const version = await store.version();
-    if (version !== undefined && version === lastVersion) return;
-    lastVersion = version;
-    for (const login of await logins()) {
+  /** Start keeping every login of the store that the agent does not keep yet; resolves to the store's logins (one version check while it is unchanged). */
+  let scanned: StoredSummary[] | undefined;
+  const scan = async (): Promise<StoredSummary[]> => {
+    const current = await logins();
+    if (current === scanned) return current;
+    scanned = current;
+    for (const login of current) {
       if (held.has(login.host)) continue;
       held.set(login.host, { issuedAt: login.stored_at, failures: 0 });
       try {
@@ -180,6 +180,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         if (entry) entry.lastError = isAuthError(error) ? `${error.code}: ${error.message}` : String(error);
       }
     }
+    return current;
   };
   const scanner = setInterval(() => void scan().catch(() => {}), 2000);
   scanner.unref();
@@ -191,8 +192,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return JSON.stringify({ status: 'success', info: 'the agent stops' });
     }
     if (request.request !== 'access_token') return failureAnswer(`unknown request "${request.request}"`, 'This agent answers access_token, status and stop.');
-    await scan().catch(() => {});
-    const chosen = chooseLogin(request, await logins());
+    const chosen = chooseLogin(request, await scan().catch(() => logins()));
     if (typeof chosen !== 'string') return failureAnswer(chosen.error, chosen.info);
     const wanted = Math.max(0, request.min_valid_period ?? 0);
     const entry = held.get(chosen);
