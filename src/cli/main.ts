@@ -25,10 +25,9 @@ async function cachedGitAnswer(command: Extract<Command, { kind: 'credential'; t
   // git says `store` after every success: nothing to do (the store already has the token), and nothing to load for it.
   if (command.action === 'store') return true;
   if (command.action !== 'get' || command.force || command.verbose || io.env.OIDC_AUTH_SOCK) return false;
-  const { credentialServer, formatCredential, parseCredentialRequest } = await import('../protocol/git-credential.ts');
-  const server = command.host === undefined && command.issuer === undefined ? credentialServer(parseCredentialRequest(command.input)) : undefined;
-  if (command.host === undefined && command.issuer === undefined && server === undefined) return false;
-  const login = server === undefined ? command : { ...command, host: server };
+  const { formatCredential, helperLogin, parseCredentialRequest } = await import('../protocol/git-credential.ts');
+  const login = helperLogin(command, parseCredentialRequest(command.input));
+  if (!login) return false;
   try {
     const store = await openStore(login);
     const token = (await store.read(await loginKey(login, store.id, io.env))).token;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { decideInteractive } from '../adapters/browser/environment.ts';
 import { writeOwnFileAtomic } from '../adapters/store/safe-file.ts';
 import { AuthError } from '../errors.ts';
-import { credentialServer, formatCredential, parseCredentialRequest } from '../protocol/git-credential.ts';
+import { formatCredential, helperLogin, parseCredentialRequest } from '../protocol/git-credential.ts';
 import { normalizeHost } from '../protocol/host.ts';
 import { DEFAULT_EXEC_API_VERSION, EXEC_API_VERSIONS, execCredential, isExecApiVersion, kubeconfigUser, parseExecInfo, type ExecApiVersion } from '../protocol/kubernetes.ts';
 import { shellLine, shellQuote } from '../protocol/shell.ts';
@@ -81,12 +81,11 @@ async function kubernetesCredential(command: Extract<ToolCommand, { tool: 'kuber
 async function gitCredential(command: Extract<ToolCommand, { kind: 'credential'; tool: 'git' }>, io: CliIo): Promise<number> {
   const fields = parseCredentialRequest(command.input ?? await readStdin());
   if (command.action === 'store') return EXIT.ok; // The store keeps tokens; git's copy is not needed.
-  const server = command.host === undefined && command.issuer === undefined ? credentialServer(fields) : undefined;
-  if (command.host === undefined && command.issuer === undefined && server === undefined) {
+  const login = helperLogin(command, fields);
+  if (!login) {
     io.err.write('oidc-auth: git asked about no http(s) server (protocol and host); nothing to answer.\n');
     return EXIT.failed;
   }
-  const login: LoginChoice = server === undefined ? command : { ...command, host: server };
   if (command.action === 'erase') return gitErase(login, fields.password, io);
   // git's stdin is its pipe: a person is there when stderr is a terminal, unless git itself was told not to prompt.
   const interactive = io.env.GIT_TERMINAL_PROMPT === '0'

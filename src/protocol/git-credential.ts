@@ -34,6 +34,17 @@ export function credentialServer(fields: Readonly<Record<string, string>>): stri
   return `${protocol}://${host}`;
 }
 
+/**
+ * The server options a helper answers with: its own (a host or an issuer
+ * given on its command line), else the server git asks about; undefined when
+ * neither is there.
+ */
+export function helperLogin<T extends { host?: string | undefined; issuer?: string | undefined }>(options: T, fields: Readonly<Record<string, string>>): T | undefined {
+  if (options.host !== undefined || options.issuer !== undefined) return options;
+  const server = credentialServer(fields);
+  return server === undefined ? undefined : { ...options, host: server };
+}
+
 /** A value git can take on one line: no newline, no NUL (git refuses those). */
 function lineSafe(value: string): string {
   return value.replace(/[\r\n\0]/g, '');
