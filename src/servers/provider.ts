@@ -4,7 +4,7 @@ import type { Backend } from './backend.ts';
 import { AuthError } from '../errors.ts';
 import { callbackMatches } from '../protocol/callback.ts';
 import { DEVICE_GRANT_TYPE, type AuthCodeFlow, type TokenResponse } from '../protocol/oauth.ts';
-import { DEFAULT_PROVIDER_SCOPE, providerKey, scopeList } from '../protocol/store-key.ts';
+import { DEFAULT_PROVIDER_SCOPE, namedAccount, providerKey, scopeList } from '../protocol/store-key.ts';
 import { identityFromClaims } from '../protocol/identity.ts';
 import { shellQuote } from '../protocol/shell.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
@@ -71,7 +71,7 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
   let pending: AuthCodeFlow | undefined;
   return {
     key,
-    command: `oidc-auth --issuer ${shellQuote(settings.issuer)} --client-id ${shellQuote(settings.clientId)}${settings.scope ? ` --scope ${shellQuote(scope.join(' '))}` : ''}${settings.account !== undefined && settings.account !== 'default' ? ` --account ${settings.account}` : ''}`,
+    command: `oidc-auth --issuer ${shellQuote(settings.issuer)} --client-id ${shellQuote(settings.clientId)}${settings.scope ? ` --scope ${shellQuote(scope.join(' '))}` : ''}${namedAccount(settings.account) ? ` --account ${settings.account}` : ''}`,
     async requestDeviceCode(signal) {
       return (await getClient()).initiateDeviceFlow({ scope, signal });
     },

@@ -6,7 +6,7 @@ import { meansNoDeviceFlow, successBody } from '../protocol/error-response.ts';
 import { joinUrl } from '../protocol/host.ts';
 import { identityFromClaims } from '../protocol/identity.ts';
 import { shellQuote } from '../protocol/shell.ts';
-import { hostKey } from '../protocol/store-key.ts';
+import { hostKey, namedAccount } from '../protocol/store-key.ts';
 import { secretValues } from '../errors.ts';
 import { parseTokenResponse } from '../protocol/token.ts';
 import type { Config, DeviceCode, Identity, Token } from '../types.ts';
@@ -146,7 +146,7 @@ export interface RouteLogin {
 /** The command that logs in to a py-oidc-auth server, for messages. */
 function hostCommand(host: string, login: RouteLogin): string {
   const scope = login.scope && login.scope.length > 0 ? ` --scope ${shellQuote(login.scope.join(' '))}` : '';
-  const account = login.account !== undefined && login.account !== 'default' ? ` --account ${login.account}` : '';
+  const account = namedAccount(login.account) ? ` --account ${login.account}` : '';
   return `oidc-auth ${host}${account}${scope}`;
 }
 
