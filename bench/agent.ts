@@ -2,20 +2,14 @@
 // through the agent, and Debian's oidc-token against the same agent, with
 // `node -e 0` for scale; medians of runs interleaved in one run.
 // Run: node bench/agent.ts [runs] (after npm run build)
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAgent } from '../src/api/agent.ts';
 import { authenticate, TokenStore } from '../src/index.ts';
-import { percentile, root, storeWithValidToken } from './lib.ts';
+import { interleavedMediansAsync, percentile, root, storeWithValidToken } from './lib.ts';
 
 export interface AgentBench { libraryP50: number; libraryP99: number; cliMs: number; nodeMs: number; oidcTokenMs?: number | undefined; runs: number }
-
-function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => execFile(file, args, { env }, (error) => (error ? reject(error) : resolve(performance.now() - started))));
-}
 
 export async function benchAgent(runs = 20): Promise<AgentBench> {
   const host = 'https://bench.example';
@@ -32,15 +26,14 @@ export async function benchAgent(runs = 20): Promise<AgentBench> {
     }
     const env = { PATH: process.env.PATH, HOME: runtime, OIDC_AUTH_SOCK: agent.socketPath, OIDC_SOCK: agent.socketPath };
     const hasOidcToken = fs.existsSync('/usr/bin/oidc-token');
-    const times = { cli: [] as number[], node: [] as number[], oidcToken: [] as number[] };
-    for (let run = 0; run < runs; run += 1) {
-      times.node.push(await timed(process.execPath, ['-e', '0'], env));
-      times.cli.push(await timed(process.execPath, [path.join(root, 'dist', 'cli.js'), host], env));
-      if (hasOidcToken) times.oidcToken.push(await timed('/usr/bin/oidc-token', [host], env));
-    }
+    const medians = await interleavedMediansAsync({
+      node: { file: process.execPath, args: ['-e', '0'], env },
+      cli: { file: process.execPath, args: [path.join(root, 'dist', 'cli.js'), host], env },
+      ...(hasOidcToken ? { oidcToken: { file: '/usr/bin/oidc-token', args: [host], env } } : {}),
+    }, runs);
     return {
-      libraryP50: percentile(library, 50), libraryP99: percentile(library, 99), cliMs: percentile(times.cli, 50), nodeMs: percentile(times.node, 50),
-      oidcTokenMs: hasOidcToken ? percentile(times.oidcToken, 50) : undefined, runs,
+      libraryP50: percentile(library, 50), libraryP99: percentile(library, 99), cliMs: medians.cli ?? Number.NaN, nodeMs: medians.node ?? Number.NaN,
+      oidcTokenMs: medians.oidcToken, runs,
     };
   } finally {
     await agent.stop();

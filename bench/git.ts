@@ -3,19 +3,13 @@
 // `git ls-remote` over runs interleaved in one run, against `git http-backend`
 // behind a loopback proxy that takes only the token as the password.
 // Run: node bench/git.ts [runs] (after npm run build)
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bareRepository, startGitServer } from '../test/fixtures/tools.ts';
-import { percentile, root, storeWithValidToken } from './lib.ts';
+import { interleavedMediansAsync, root, storeWithValidToken } from './lib.ts';
 
 export interface GitResult { runs: number; helperMs: number; storedMs: number; ratio: number }
-
-function time(cwd: string, env: NodeJS.ProcessEnv, url: string): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => execFile('git', ['ls-remote', url], { cwd, env }, (error) => (error ? reject(error) : resolve(performance.now() - started))));
-}
 
 export async function benchGit(runs = 20): Promise<GitResult> {
   const host = 'https://bench.example';
@@ -31,21 +25,17 @@ export async function benchGit(runs = 20): Promise<GitResult> {
   const credentials = path.join(dir, 'git-credentials');
   fs.writeFileSync(credentials, `http://oauth2:bench-access-token@${new URL(server.url).host}\n`, { mode: 0o600 });
   fs.writeFileSync(stored, `[credential]\n\thelper = store --file '${credentials}'\n`);
-  const times = { helper: [] as number[], stored: [] as number[] };
+  const lsRemote = (config: string) => ({ file: 'git', args: ['ls-remote', url], env: { ...base, GIT_CONFIG_GLOBAL: config }, cwd: dir });
+  let medians: Record<string, number>;
   try {
-    await time(dir, { ...base, GIT_CONFIG_GLOBAL: helper }, url);
-    await time(dir, { ...base, GIT_CONFIG_GLOBAL: stored }, url);
-    for (let run = 0; run < runs; run += 1) {
-      times.helper.push(await time(dir, { ...base, GIT_CONFIG_GLOBAL: helper }, url));
-      times.stored.push(await time(dir, { ...base, GIT_CONFIG_GLOBAL: stored }, url));
-    }
+    medians = await interleavedMediansAsync({ helper: lsRemote(helper), stored: lsRemote(stored) }, runs);
   } finally {
     await server.close();
     store.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const helperMs = percentile(times.helper, 50);
-  const storedMs = percentile(times.stored, 50);
+  const helperMs = medians.helper ?? Number.NaN;
+  const storedMs = medians.stored ?? Number.NaN;
   return { runs, helperMs, storedMs, ratio: helperMs / storedMs };
 }
 

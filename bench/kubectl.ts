@@ -2,20 +2,14 @@
 // same command with a static token in the kubeconfig: median wall time of
 // `kubectl get --raw /api` over runs interleaved in one run, against an
 // HTTPS loopback API endpoint. Run: node bench/kubectl.ts [runs] (after npm run build)
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeCa } from '../test/fixtures/network.ts';
 import { startKubeApi } from '../test/fixtures/tools.ts';
-import { percentile, root, storeWithValidToken } from './lib.ts';
+import { interleavedMediansAsync, root, storeWithValidToken } from './lib.ts';
 
 export interface KubectlResult { runs: number; pluginMs: number; staticMs: number; ratio: number }
-
-function time(env: NodeJS.ProcessEnv): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => execFile('kubectl', ['get', '--raw', '/api'], { env }, (error) => (error ? reject(error) : resolve(performance.now() - started))));
-}
 
 export async function benchKubectl(runs = 20): Promise<KubectlResult> {
   const host = 'https://bench.example';
@@ -31,21 +25,17 @@ export async function benchKubectl(runs = 20): Promise<KubectlResult> {
   const fixed = path.join(dir, 'static.yaml');
   fs.writeFileSync(fixed, [...cluster, '    token: bench-access-token', ''].join('\n'));
   const base = { PATH: process.env.PATH, HOME: dir };
-  const times = { plugin: [] as number[], static: [] as number[] };
+  const kubectl = (env: NodeJS.ProcessEnv) => ({ file: 'kubectl', args: ['get', '--raw', '/api'], env });
+  let medians: Record<string, number>;
   try {
-    await time({ ...base, KUBECONFIG: plugin });
-    await time({ ...base, KUBECONFIG: fixed });
-    for (let run = 0; run < runs; run += 1) {
-      times.plugin.push(await time({ ...base, KUBECONFIG: plugin }));
-      times.static.push(await time({ ...base, KUBECONFIG: fixed }));
-    }
+    medians = await interleavedMediansAsync({ plugin: kubectl({ ...base, KUBECONFIG: plugin }), fixed: kubectl({ ...base, KUBECONFIG: fixed }) }, runs);
   } finally {
     await api.close();
     store.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const pluginMs = percentile(times.plugin, 50);
-  const staticMs = percentile(times.static, 50);
+  const pluginMs = medians.plugin ?? Number.NaN;
+  const staticMs = medians.fixed ?? Number.NaN;
   return { runs, pluginMs, staticMs, ratio: pluginMs / staticMs };
 }
 

@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: timing child processes, percentiles, a temporary store.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,32 @@ export function interleavedMedians(commands: Record<string, string[]>, runs: num
   for (const args of Object.values(commands)) timeNode(args, env); // warm the file cache
   for (let run = 0; run < runs; run += 1) {
     for (const [name, args] of Object.entries(commands)) times[name]?.push(timeNode(args, env));
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, values]) => [name, percentile(values, 50)]));
+}
+
+/** One program to time without blocking this process (the servers it talks to may run here). */
+export interface TimedCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd?: string | undefined;
+}
+
+/** Wall time in ms of one run of `command`; rejects when it fails. */
+export function timeCommand(command: TimedCommand): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => execFile(command.file, command.args, { env: command.env, cwd: command.cwd }, (error, _stdout, stderr) => (
+    error ? reject(new Error(`${command.file} ${command.args.join(' ')} failed: ${error.message} ${stderr}`)) : resolve(performance.now() - started)
+  )));
+}
+
+/** {@link interleavedMedians} for any programs, run asynchronously: one warm-up run each, then `runs` interleaved. */
+export async function interleavedMediansAsync(commands: Record<string, TimedCommand>, runs: number): Promise<Record<string, number>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((name) => [name, []]));
+  for (const command of Object.values(commands)) await timeCommand(command);
+  for (let run = 0; run < runs; run += 1) {
+    for (const [name, command] of Object.entries(commands)) times[name]?.push(await timeCommand(command));
   }
   return Object.fromEntries(Object.entries(times).map(([name, values]) => [name, percentile(values, 50)]));
 }
