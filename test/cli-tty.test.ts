@@ -137,14 +137,15 @@ describe('oidc-auth in a terminal', () => {
   });
 
   it('no browser here (--paste): the address the browser ended on, pasted into the terminal, finishes the code login; a foreign one is refused', async () => {
-    world = await startWorld({ idp: { redirectUris: loopbackRedirects([53140]) } });
-    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--flow', 'code', '-p', '53140', '--no-browser', '--paste'], baseEnv);
-    const [, loginUrl] = await term.waitFor(/(http:\/\/localhost:53140\/login\/[A-Za-z0-9_-]{43})/);
+    const port = await freePort(); // not a fixed port: another test's connection may hold it for a moment
+    world = await startWorld({ idp: { redirectUris: loopbackRedirects([port]) } });
+    const term = spawnPty(process.execPath, [cli, world.app.host, '--store', world.store.path, '--flow', 'code', '-p', String(port), '--no-browser', '--paste'], baseEnv);
+    const [, loginUrl] = await term.waitFor(new RegExp(`(http://localhost:${port}/login/[A-Za-z0-9_-]{43})`));
     await term.waitFor(/paste the address your browser ended on/);
-    // The person's browser is elsewhere: the provider sends it to localhost:53140, which does not load there.
-    const landed = await new Person({ stopBefore: (url) => url.startsWith('http://localhost:53140/callback') }).visit(loginUrl ?? '');
-    assert.match(landed.url, /^http:\/\/localhost:53140\/callback\?code=/);
-    term.write('http://localhost:53140/callback?code=forged&state=someone-else\r');
+    // The person's browser is elsewhere: the provider sends it to localhost:<port>, which does not load there.
+    const landed = await new Person({ stopBefore: (url) => url.startsWith(`http://localhost:${port}/callback`) }).visit(loginUrl ?? '');
+    assert.ok(landed.url.startsWith(`http://localhost:${port}/callback?code=`), landed.url);
+    term.write(`http://localhost:${port}/callback?code=forged&state=someone-else\r`);
     await term.waitFor(/does not belong to this login/);
     term.write(`${landed.url}\r`);
     assert.equal(await term.exited, 0, term.text);

@@ -21,6 +21,7 @@ import { keycloak } from './providers/keycloak.ts';
 import { okta } from './providers/okta.ts';
 import { startBroker, type BrokerServer } from './providers/py-oidc-auth-broker.ts';
 import { CookieJar } from './fixtures/person.ts';
+import { freePort } from './helpers/ports.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-conformance-'));
 process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
@@ -133,7 +134,8 @@ describe('standard providers through authenticate() and Client', () => {
         record(profile.name, 'server error', 'typed, with status');
 
         provider.mode = 'approve';
-        const ports = profile.exactRedirects ? [53130] : undefined;
+        // Both registered ports: another test's connection may hold one of them for a moment (they lie in the kernel's ephemeral range).
+        const ports = profile.exactRedirects ? [53130, 53131] : undefined;
         const viaBrowser = await authenticate({ ...server, ...quietLogin, flow: 'code', force: true, timeout: 10, redirectPorts: ports, openBrowser: (url) => void browse(url) });
         assert.ok(viaBrowser.access_token);
         record(profile.name, 'code login', profile.exactRedirects ? 'ok (registered port)' : 'ok (any port)');
@@ -144,11 +146,14 @@ describe('standard providers through authenticate() and Client', () => {
   it('a provider that matches redirect URIs exactly (GitLab): an unregistered port times out naming the redirect URI to register', { timeout: 20_000 }, async () => {
     await withProvider(gitlab, async (provider) => {
       const shown: string[] = [];
+      // A port free a moment ago, never one of the registered two. (A fixed port failed CI once: another test's connection held it,
+      // and the login rightly fell back to a port the system chose.)
+      const unregistered = await freePort();
       await assert.rejects(authenticate({
-        issuer: provider.issuer, clientId: 'cli', store: newStore(), ...quietLogin, flow: 'code', timeout: 2, redirectPorts: [53132],
+        issuer: provider.issuer, clientId: 'cli', store: newStore(), ...quietLogin, flow: 'code', timeout: 2, redirectPorts: [unregistered],
         onLoginUrl: (_url, redirectUri) => void shown.push(redirectUri), openBrowser: (url) => void browse(url),
-      }), (error: unknown) => error instanceof AuthError && error.code === 'timeout' && error.message.includes('http://127.0.0.1:53132/callback') && /register exactly that URI/.test(error.message));
-      assert.deepEqual(shown, ['http://127.0.0.1:53132/callback'], 'the redirect URI is shown when the browser opens');
+      }), (error: unknown) => error instanceof AuthError && error.code === 'timeout' && error.message.includes(`http://127.0.0.1:${unregistered}/callback`) && /register exactly that URI/.test(error.message));
+      assert.deepEqual(shown, [`http://127.0.0.1:${unregistered}/callback`], 'the redirect URI is shown when the browser opens');
       record('GitLab', 'unregistered redirect URI', 'timeout names it');
     });
   });
