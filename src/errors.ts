@@ -87,7 +87,18 @@ export class AuthError extends Error {
   }
 
   /** A plain, serialisable summary (no stack, no cause). */
-  toJSON(): { name: string; code: string; message: string; status?: number; reason?: NetworkReason } {
+  toJSON(): {
+    /** `AuthError`. */
+    name: string;
+    /** The stable {@link AuthErrorCode}. */
+    code: string;
+    /** What happened and what to do next. */
+    message: string;
+    /** The HTTP status, where there was one. */
+    status?: number;
+    /** For `network_error`: which part of the connection failed. */
+    reason?: NetworkReason;
+  } {
     return {
       name: this.name,
       code: this.code,

@@ -17,7 +17,10 @@ export interface Token {
   /** Space-separated granted scopes. */
   scope: string;
   /** Ready-made `Authorization` header. */
-  headers: { Authorization: string };
+  headers: {
+    /** `Bearer <access token>`. Secret. */
+    Authorization: string;
+  };
   /** The OpenID Connect ID token, when the server sent one (standard providers). */
   id_token?: string | undefined;
   /** Who logged in, when it could be told (from the ID token or the userinfo route); kept beside the token in the store. */

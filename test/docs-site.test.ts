@@ -20,6 +20,7 @@ let base = '';
 
 describe('the documentation site', { skip }, () => {
   before(async () => {
+    // typedoc.json has validation.notDocumented and treatWarningsAsErrors: an export or member without TSDoc fails this build.
     const built = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: root, encoding: 'utf8' });
     assert.equal(built.status, 0, `typedoc (warnings are errors): ${built.stdout}${built.stderr}`);
     server = http.createServer((req, res) => {
@@ -89,6 +90,11 @@ describe('the documentation site', { skip }, () => {
       const opened = await page.goto(new URL(found ?? '', `${base}/index.html`).toString());
       assert.equal(opened?.status(), 200);
       assert.match(await page.innerText('h1'), /authenticate/);
+      const rfcs = await page.$$eval('a[href^="https://www.rfc-editor.org/"]', (list) => list.map((a) => a.textContent ?? ''));
+      assert.ok(rfcs.includes('RFC 8628') && rfcs.includes('RFC 7636'), `authenticate() links the RFCs it implements: ${rfcs.join(', ')}`);
+      await page.goto(`${base}/classes/index.Client.html`);
+      const clientRfcs = await page.$$eval('a[href^="https://www.rfc-editor.org/"]', (list) => list.map((a) => a.textContent ?? ''));
+      for (const section of ['RFC 8628 3.4', 'RFC 6749 6', 'RFC 8693 2.1', 'RFC 7009 2.1']) assert.ok(clientRfcs.includes(section), `Client links ${section}`);
     } finally {
       await browser.close();
     }

@@ -23,7 +23,12 @@ export interface AgentOptions {
   /** The socket. @default one per user and store under `$XDG_RUNTIME_DIR/oidc-auth` (else a private folder under /tmp) */
   socketPath?: string | undefined;
   /** Keep the WLCG bearer token file of this login rewritten before each expiry. */
-  bearerTokenFile?: { login: string; file: string } | undefined;
+  bearerTokenFile?: {
+    /** The store key of the login whose access token goes into the file. */
+    login: string;
+    /** The file, written 0600 and atomically (WLCG Bearer Token Discovery reads `$XDG_RUNTIME_DIR/bt_u$UID`). */
+    file: string;
+  } | undefined;
   /** Told about each background refresh and its failures (no secret). */
   log?: ((line: string) => void) | undefined;
 }
@@ -36,14 +41,29 @@ export interface Agent {
   readonly stopped: Promise<void>;
   /** The logins it keeps fresh, without secrets. */
   status(): AgentStatus;
+  /** Stop serving, close and remove the socket; resolves when done. */
   stop(): Promise<void>;
 }
 
 /** What `oidc-auth agent --status` shows. */
 export interface AgentStatus {
+  /** The agent's process id. */
   pid: number;
+  /** The store it serves (its path, or the store's id). */
   store: string;
-  logins: Array<{ key: string; server: string; account: string; expires: number | undefined; lastError?: string | undefined }>;
+  /** Every login of the store, without secrets. */
+  logins: Array<{
+    /** The store key. */
+    key: string;
+    /** The server (the key without its account). */
+    server: string;
+    /** The account name (`default` for the unnamed one). */
+    account: string;
+    /** When the access token held expires, in Unix seconds; undefined when none is held. */
+    expires: number | undefined;
+    /** Why the last background refresh failed, if it did. */
+    lastError?: string | undefined;
+  }>;
 }
 
 /** The server options that reach the login stored under `key` (default routes for a py-oidc-auth server). */

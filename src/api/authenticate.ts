@@ -81,6 +81,10 @@ export interface AuthenticateOptions extends ServerOptions, Presenter {
  * await fetch('https://myapp.example.org/api', { headers: token.headers });
  * ```
  * @throws {AuthError} with a stable `code`.
+ * @see {@link https://www.rfc-editor.org/rfc/rfc8628 | RFC 8628}
+ * @see {@link https://www.rfc-editor.org/rfc/rfc8252 | RFC 8252}
+ * @see {@link https://www.rfc-editor.org/rfc/rfc7636 | RFC 7636}
+ * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-6 | RFC 6749 6}
  */
 export async function authenticate(options: AuthenticateOptions): Promise<Token> {
   if (options.logger) setDebugLogger(options.logger);

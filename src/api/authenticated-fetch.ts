@@ -46,6 +46,8 @@ function withToken(headers: Headers, token: Token): Headers {
  * const api = authenticatedFetch({ host: 'https://myapp.example.org' });
  * const response = await api('https://myapp.example.org/api/data');
  * ```
+ * @see {@link https://www.rfc-editor.org/rfc/rfc6750#section-2.1 | RFC 6750 2.1}
+ * @see {@link https://www.rfc-editor.org/rfc/rfc6750#section-3 | RFC 6750 3}
  */
 export function authenticatedFetch(options: AuthenticatedFetchOptions): typeof globalThis.fetch {
   const origins = allowedOrigins(options);
@@ -74,7 +76,9 @@ export function authenticatedFetch(options: AuthenticatedFetchOptions): typeof g
 
 /** The ky hooks that {@link authHooks} returns. */
 export interface AuthKyHooks {
+  /** Sets the `Authorization` header from a valid token (cached, refreshed or from a login). */
   beforeRequest: BeforeRequestHook[];
+  /** On a 401, gets a new token once and retries the request with it. */
   afterResponse: AfterResponseHook[];
 }
 
@@ -88,6 +92,7 @@ export interface AuthKyHooks {
  * const api = ky.extend({ prefixUrl: 'https://myapp.example.org/api', hooks: authHooks({ host: 'https://myapp.example.org' }) });
  * const data = await api.get('data').json();
  * ```
+ * @see {@link https://www.rfc-editor.org/rfc/rfc6750#section-2.1 | RFC 6750 2.1}
  */
 export function authHooks(options: AuthenticatedFetchOptions): AuthKyHooks {
   const origins = allowedOrigins(options);

@@ -20,7 +20,11 @@ export interface FlowOptions extends Omit<ServerOptions, 'host'>, Presenter {
 
 /** `new DeviceFlow({ config })`: a full or partial {@link Config}. */
 export interface FlowInit extends FlowOptions {
-  config: Partial<Config> & { host: string };
+  /** The server's configuration: its URL and, where they differ from the defaults, its routes, ports and client id. */
+  config: Partial<Config> & {
+    /** The py-oidc-auth server's URL. */
+    host: string;
+  };
 }
 
 /** What `authenticate()` on a flow accepts. */
@@ -29,6 +33,7 @@ export interface FlowAuthenticateOptions {
   force?: boolean | undefined;
   /** Open the browser. @default true */
   autoOpen?: boolean | undefined;
+  /** Ends the wait: the login stops with `cancelled` unless another caller still waits for it. */
   signal?: AbortSignal | undefined;
 }
 
@@ -45,6 +50,7 @@ export abstract class BaseFlow {
   readonly config: Config;
   readonly #options: FlowOptions;
   readonly #hostActor: HostActor;
+  /** @internal Which login this class runs. */
   protected abstract readonly flowKind: FlowKind;
 
   constructor(hostOrInit: string | FlowInit, options: FlowOptions = {}) {
@@ -109,6 +115,7 @@ export abstract class BaseFlow {
     return this.run({ force: options.force ?? false, signal: options.signal, autoOpen: options.autoOpen });
   }
 
+  /** @internal One run of the host's lifecycle with this flow's login. */
   protected run(request: { mode?: 'authenticate' | 'refresh' | 'poll'; force?: boolean; refreshToken?: string; deviceCode?: DeviceCode; signal?: AbortSignal | undefined; autoOpen?: boolean | undefined }): Promise<Token> {
     // A flow assumes a person is there unless told otherwise, or a batch-job variable says no one is.
     const explicit = this.#options.interactive;
@@ -144,8 +151,10 @@ export abstract class BaseFlow {
  * const flow = new DeviceFlow('https://myapp.example.org');
  * const token = await flow.authenticate();
  * ```
+ * @see {@link https://www.rfc-editor.org/rfc/rfc8628 | RFC 8628}
  */
 export class DeviceFlow extends BaseFlow {
+  /** @internal */
   protected readonly flowKind = 'device' as const;
 
   /** Ask the server for a device code. Show `uri` and `user_code`, then {@link DeviceFlow.poll}. */
@@ -173,7 +182,10 @@ export class DeviceFlow extends BaseFlow {
  * ```ts
  * const token = await new CodeFlow('https://myapp.example.org', { timeout: 120 }).authenticate();
  * ```
+ * @see {@link https://www.rfc-editor.org/rfc/rfc8252 | RFC 8252}
+ * @see {@link https://www.rfc-editor.org/rfc/rfc7636 | RFC 7636}
  */
 export class CodeFlow extends BaseFlow {
+  /** @internal */
   protected readonly flowKind = 'code' as const;
 }

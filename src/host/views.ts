@@ -8,7 +8,9 @@ export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiti
 
 /** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
 export interface AuthStateView {
+  /** The store key of the login watched: the host, or the server with its account. */
   host: string;
+  /** Where the lifecycle is. */
   state: AuthStateName;
   /** Runs started so far on this host's actor. */
   run: number;
@@ -32,14 +34,30 @@ export interface AuthStateView {
   /** Who is logged in, once authenticated and when it could be told. */
   who?: Identity | undefined;
   /** keepFresh: why the last background refresh failed (the token held is still the one before; it is tried again later). */
-  backgroundError?: { code: string; message: string; status?: number | undefined } | undefined;
+  backgroundError?: {
+    /** The stable {@link AuthErrorCode}. */
+    code: string;
+    /** What happened and what to do next; no secret. */
+    message: string;
+    /** The HTTP status, where there was one. */
+    status?: number | undefined;
+  } | undefined;
   /** On failure. */
-  error?: { code: string; message: string; status?: number | undefined } | undefined;
+  error?: {
+    /** The stable {@link AuthErrorCode}. */
+    code: string;
+    /** What happened and what to do next; no secret. */
+    message: string;
+    /** The HTTP status, where there was one. */
+    status?: number | undefined;
+  } | undefined;
 }
 
 /** A snapshot of the host's actor, as {@link AuthActorRef} names it: its state value (an object in nested states; select with the view's `state` or `authActorOf()`'s `matches()`) and its status. */
 export interface AuthActorSnapshot {
+  /** The statechart's state value, e.g. `'cached'` or `{ authenticated: 'resting' }`. */
   readonly value: unknown;
+  /** xstate's actor status: `active`, `done`, `error` or `stopped`. */
   readonly status: string;
 }
 
@@ -50,15 +68,29 @@ export interface AuthActorSnapshot {
  * `@xstate/react`'s `useSelector`). Its context holds the token: never log it.
  */
 export interface AuthActorRef {
+  /** The actor's id, as xstate gives it. */
   readonly id: string;
+  /** xstate's session id of this actor, as the inspector shows it. */
   readonly sessionId: string;
+  /** The current snapshot. */
   getSnapshot(): AuthActorSnapshot;
   /** An observer, or listeners (xstate's two forms, so that `@xstate/react`'s hooks take this actor as it is). */
-  subscribe(observer: { next?: ((snapshot: AuthActorSnapshot) => void) | undefined; error?: ((error: unknown) => void) | undefined; complete?: (() => void) | undefined }): { unsubscribe(): void };
-  subscribe(next: (snapshot: AuthActorSnapshot) => void, error?: (error: unknown) => void, complete?: () => void): { unsubscribe(): void };
+  subscribe(observer: { next?: ((snapshot: AuthActorSnapshot) => void) | undefined; error?: ((error: unknown) => void) | undefined; complete?: (() => void) | undefined }): {
+    /** Stop listening. */
+    unsubscribe(): void;
+  };
+  /** Listeners for each snapshot, an error and the end (xstate's second form). */
+  subscribe(next: (snapshot: AuthActorSnapshot) => void, error?: (error: unknown) => void, complete?: () => void): {
+    /** Stop listening. */
+    unsubscribe(): void;
+  };
+  /** Send an event: `CANCEL` ends a login in progress with `cancelled`. */
   send(event: { type: 'CANCEL'; reason?: string }): void;
 }
 
 /** What `subscribe` returns: call it (React's `useSyncExternalStore`) or its `unsubscribe()` to stop. */
-export type Unsubscribe = (() => void) & { unsubscribe(): void };
+export type Unsubscribe = (() => void) & {
+  /** Stop listening (the same as calling it). */
+  unsubscribe(): void;
+};
 

@@ -15,6 +15,7 @@ export interface AuthRequest {
   mode: 'authenticate' | 'refresh' | 'poll';
   /** Skip the cached token and refresh token: log in again. */
   force: boolean;
+  /** Which interactive login to run when one is needed: `device`, `code` or `auto`. */
   flow: FlowKind;
   /** Whether a person can take part (already decided by the caller). */
   interactive: boolean;
@@ -36,12 +37,15 @@ export interface AuthRequest {
 
 /** The cached token and where it stands, as the store adapter reads it. */
 export interface CachedToken {
+  /** The stored token, if there is one. */
   token: Token | undefined;
+  /** Whether it is valid, needs a refresh, or is missing. */
   status: TokenStatus;
 }
 
 /** Context of a host's actor. Holds no functions; `token` is redacted before anyone outside sees it. */
 export interface AuthContext {
+  /** The store key this actor is for. */
   host: string;
   /** The command that logs in where a person can (for the `login_required` message). */
   command: string;
@@ -49,10 +53,15 @@ export interface AuthContext {
   refreshError?: AuthError | undefined;
   /** Counts the runs started on this actor. */
   run: number;
+  /** The run in progress, or the last one. */
   request: AuthRequest | undefined;
+  /** The token once authenticated. Secret: redacted in every view and in the inspector. */
   token: Token | undefined;
+  /** Why the run failed. */
   error: AuthError | undefined;
+  /** While the device flow waits: the code to show, without the device code itself. */
   deviceCode: PublicDeviceCode | undefined;
+  /** While the code flow waits: the loopback login address to show. */
   loginUrl: string | undefined;
   /** The code flow's loopback redirect URI (to name it when the login times out). */
   redirectUri?: string | undefined;
@@ -68,13 +77,36 @@ export interface AuthContext {
 
 /** Events a host's actor accepts. */
 export type AuthEvent =
-  | { type: 'AUTHENTICATE'; request: AuthRequest }
-  | { type: 'CANCEL'; reason?: string }
-  | { type: 'device.code'; code: DeviceCode }
-  | { type: 'code.url'; url: string; redirectUri: string };
+  | {
+    /** Start a run (or join the one in flight). */
+    type: 'AUTHENTICATE';
+    /** What the caller asked for. */
+    request: AuthRequest;
+  }
+  | {
+    /** End a login in progress with `cancelled`. */
+    type: 'CANCEL';
+    /** The message of the `cancelled` error. */
+    reason?: string;
+  }
+  | {
+    /** The device flow has a code to show. */
+    type: 'device.code';
+    /** The device authorization answer (its device code stays out of the context). */
+    code: DeviceCode;
+  }
+  | {
+    /** The code flow is listening and has a login address to show. */
+    type: 'code.url';
+    /** The loopback login address. */
+    url: string;
+    /** The redirect URI the provider must accept. */
+    redirectUri: string;
+  };
 
 /** Input: the normalised host this actor is for. */
 export interface AuthInput {
+  /** The store key this actor is for. */
   host: string;
   /** The CLI command that logs in to this server. @default `oidc-auth <host>` */
   command?: string | undefined;

@@ -5,7 +5,17 @@ import type { Token } from '../types.ts';
 import { asAuthError, notProvided, type HostPort } from './shared.ts';
 
 /** What the code flow ends with. */
-export type CodeFlowOutput = { ok: true; token: Token } | { ok: false; error: AuthError };
+export type CodeFlowOutput = {
+    /** The login worked. */
+    ok: true;
+    /** The token it gave. Secret. */
+    token: Token;
+  } | {
+    /** The login failed. */
+    ok: false;
+    /** Why. */
+    error: AuthError;
+  };
 
 /** Events the loopback callback server sends to the flow. */
 export type CallbackServerEvent =
@@ -15,14 +25,26 @@ export type CallbackServerEvent =
   | { type: 'server.error'; error: AuthError };
 
 /** Events the flow sends to the callback server: the page the browser gets. */
-export type CallbackServerCommand = { type: 'respond'; ok: boolean; message: string };
+export type CallbackServerCommand = {
+  /** Answer the browser's held callback request. */
+  type: 'respond';
+  /** Whether the page says the login worked. */
+  ok: boolean;
+  /** What the page says. */
+  message: string;
+};
 
 /** Context of the code flow: where the callback goes and what it brought. */
 export interface CodeFlowContext {
+  /** The loopback redirect URI, once the callback server listens. */
   redirectUri: string | undefined;
+  /** The loopback login address the browser opens, once the callback server listens. */
   loginUrl: string | undefined;
+  /** What the callback brought (the code is a secret). */
   params: CallbackParams | undefined;
+  /** The token, once the code was exchanged. Secret. */
   token: Token | undefined;
+  /** Why the login failed. */
   error: AuthError | undefined;
   /** The host's reference for its adapters, handed to every invoked actor. */
   port?: HostPort | undefined;
@@ -30,6 +52,7 @@ export interface CodeFlowContext {
 
 /** Input of the code flow. */
 export interface CodeFlowInput {
+  /** The host's reference for its adapters, handed to every invoked actor. */
   port?: HostPort | undefined;
 }
 

@@ -7,11 +7,24 @@ import { asAuthError, notProvided, type HostPort } from './shared.ts';
 
 /** What the device flow ends with. */
 export type DeviceFlowOutput =
-  | { ok: true; token: Token }
-  | { ok: false; error: AuthError; unsupported: boolean };
+  | {
+    /** The login worked. */
+    ok: true;
+    /** The token it gave. Secret. */
+    token: Token;
+  }
+  | {
+    /** The login failed. */
+    ok: false;
+    /** Why. */
+    error: AuthError;
+    /** Whether the server has no device flow, so that another login may be tried instead. */
+    unsupported: boolean;
+  };
 
 /** Input: a device code the caller already has (skip the request), or none. */
 export interface DeviceFlowInput {
+  /** A device code already requested; the flow then only polls. Its `device_code` is a secret. */
   code?: DeviceCode | undefined;
   /** The host's reference for its adapters, handed to every invoked actor. */
   port?: HostPort | undefined;
@@ -19,14 +32,19 @@ export interface DeviceFlowInput {
 
 /** Context of the device flow. `code.device_code` is a secret. */
 export interface DeviceFlowContext {
+  /** The device authorization answer, once requested. */
   code: DeviceCode | undefined;
   /** Seconds between polls; grows by 5 on every `slow_down`. */
   interval: number;
   /** Failed polls in a row (network, 5xx, 429), for back-off. */
   failures: number;
+  /** The token, once the person approved. Secret. */
   token: Token | undefined;
+  /** Why the login failed. */
   error: AuthError | undefined;
+  /** Whether the server answered that it has no device flow. */
   unsupported: boolean;
+  /** The host's reference for its adapters, handed to every invoked actor. */
   port?: HostPort | undefined;
 }
 

@@ -24,5 +24,6 @@ export function asAuthError(value: unknown): AuthError {
  * holds no secret (it serialises as `{ host }`), so inspectors may see it.
  */
 export interface HostPort {
+  /** The store key of the host. */
   readonly host: string;
 }

@@ -2,10 +2,15 @@ import { AuthError } from '../errors.ts';
 
 /** What the browser brings back to the loopback `redirect_uri`. */
 export interface CallbackParams {
+  /** The authorization code. Secret until exchanged. */
   code?: string | undefined;
+  /** The `state` sent with the login, which must come back unchanged. */
   state?: string | undefined;
+  /** The issuer that answered (RFC 9207). */
   iss?: string | undefined;
+  /** The provider's error code when the login failed, e.g. `access_denied`. */
   error?: string | undefined;
+  /** The provider's words about the error (shown, never trusted as HTML). */
   error_description?: string | undefined;
 }
 

@@ -9,7 +9,10 @@ import { redact } from '../errors.ts';
  * `InspectionEvent`s; the type names none of xstate's, so the root entry
  * type-checks without xstate's declarations.
  */
-export type Inspector = { next?(event: never): void } | ((event: never) => void);
+export type Inspector = {
+  /** Receives each inspection event. */
+  next?(event: never): void;
+} | ((event: never) => void);
 
 type Snapshotish = { status?: unknown; value?: unknown; context?: unknown; output?: unknown; error?: unknown; tags?: unknown };
 
@@ -50,7 +53,10 @@ export function safeActorRef<T>(ref: T): T {
 }
 
 /** A copy of an inspection event (xstate's `InspectionEvent`) without secrets (tokens, codes, verifiers, device codes) in events, snapshots, actor references or action parameters. */
-export function sanitizeInspectionEvent<T extends { type: string }>(inspectionEvent: T): T {
+export function sanitizeInspectionEvent<T extends {
+  /** The inspection event's type, e.g. `@xstate.snapshot`. */
+  type: string;
+}>(inspectionEvent: T): T {
   const event = inspectionEvent as unknown as InspectionEvent;
   const copy: Record<string, unknown> = { ...event, actorRef: safeActorRef(event.actorRef) };
   if ('sourceRef' in event && event.sourceRef) copy.sourceRef = safeActorRef(event.sourceRef);

@@ -11,18 +11,31 @@ export const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** OpenID Provider metadata (OIDC Discovery 1.0 / RFC 8414); only what we use is typed. */
 export interface ProviderMetadata {
+  /** The issuer identifier; must equal the one discovery was asked for, character for character. */
   issuer: string;
+  /** Where the browser logs in (code flow). */
   authorization_endpoint?: string | undefined;
+  /** Where codes, refresh tokens and device codes are exchanged for tokens. */
   token_endpoint: string;
+  /** Where a device code is requested (RFC 8628 4). */
   device_authorization_endpoint?: string | undefined;
+  /** Where tokens are revoked (RFC 7009). */
   revocation_endpoint?: string | undefined;
+  /** Where an access token tells who logged in (OIDC Core 5.3). */
   userinfo_endpoint?: string | undefined;
+  /** Where the browser logs out (OIDC RP-Initiated Logout). */
   end_session_endpoint?: string | undefined;
+  /** The provider's signing keys, for ID tokens. */
   jwks_uri?: string | undefined;
+  /** How clients may authenticate at the token endpoint, e.g. `client_secret_basic`, `private_key_jwt`. */
   token_endpoint_auth_methods_supported?: string[] | undefined;
+  /** Whether the authorization response carries `iss` (RFC 9207); when true, one without it is refused. */
   authorization_response_iss_parameter_supported?: boolean | undefined;
+  /** PKCE methods; a list without `S256` is refused. */
   code_challenge_methods_supported?: string[] | undefined;
+  /** The grant types the provider serves. */
   grant_types_supported?: string[] | undefined;
+  /** The `prompt` values the provider understands, e.g. `login`, `consent`, `select_account`. */
   prompt_values_supported?: string[] | undefined;
   [key: string]: unknown;
 }
@@ -102,11 +115,17 @@ export function successJson(status: number, text: string, what: string, headers:
 
 /** A token endpoint's answer (RFC 6749 5.1), checked for the required fields. Extra fields are kept. */
 export interface TokenResponse {
+  /** The access token. Secret: never log it. */
   access_token: string;
+  /** How the token is sent, normally `Bearer`. */
   token_type: string;
+  /** Seconds the access token lives, counted from the response. */
   expires_in?: number | undefined;
+  /** The refresh token, when the provider issued (or rotated) one. Secret. */
   refresh_token?: string | undefined;
+  /** The ID token (a JWT), when the login asked for `openid`. */
   id_token?: string | undefined;
+  /** The granted scopes, space-separated, when they differ from those asked for (RFC 6749 5.1). */
   scope?: string | undefined;
   /** The ID token's validated claims, when there was an ID token. */
   id_token_claims?: Record<string, unknown> | undefined;
@@ -153,12 +172,19 @@ export function parseAuthResponse(params: string | URLSearchParams | Record<stri
 
 /** What an authorization-code flow remembers between starting and finishing (serialisable). */
 export interface AuthCodeFlow {
+  /** The address the browser opens to log in. */
   authUri: string;
+  /** The `state` the callback must bring back. */
   state: string;
+  /** The redirect URI the code is bound to; sent again when it is exchanged. */
   redirectUri: string;
+  /** The scopes asked for. */
   scope: string[];
+  /** The PKCE verifier, sent only with the code exchange. Secret: never log it. */
   codeVerifier: string;
+  /** The `nonce` the ID token must carry. */
   nonce: string;
+  /** The `max_age` asked for, in seconds; the ID token's `auth_time` is checked against it. */
   maxAge?: number | undefined;
   /** The issuer the response must come from (RFC 9207). */
   issuer?: string | undefined;

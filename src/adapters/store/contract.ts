@@ -21,12 +21,15 @@ export function sameVersion(a: StoreVersion | undefined, b: StoreVersion | undef
 
 /** One stored login: the token and when it was stored (Unix seconds), as the Python client writes it. */
 export interface StoredEntry {
+  /** The token. Secret: never log it. */
   token: Token;
+  /** When it was stored, in Unix seconds. */
   stored_at: number;
 }
 
 /** A stored login with its store key, as listed by {@link TokenStoreBackend.entries}. */
 export interface StoredLogin extends StoredEntry {
+  /** The store key: the normalised host for a py-oidc-auth server, `oidc:...` for a provider login; a `#...` part names a named account or other scopes. */
   host: string;
 }
 
@@ -40,9 +43,13 @@ export interface StoredSummary {
   account: string;
   /** Who logged in, when it was told at the login. */
   who?: Identity | undefined;
+  /** When it was stored, in Unix seconds. */
   stored_at: number;
+  /** When the access token expires, in Unix seconds. */
   expires: number;
+  /** When the refresh token expires, in Unix seconds (0 when there is none or it was not told). */
   refresh_expires: number;
+  /** The granted scopes, space-separated. */
   scope: string;
   /** Whether a refresh token is stored with it. */
   refreshable: boolean;
@@ -67,12 +74,15 @@ export type StoreChange = (current: (key: string) => Token | undefined) => Maybe
 
 /** An exclusive turn, held until released. */
 export interface StoreLease {
+  /** Give the turn back; a second call does nothing. */
   release(): void;
 }
 
 /** Who holds a turn another caller waits for, where the store can tell. */
 export interface TurnHolder {
+  /** The holder's process id. */
   pid: number;
+  /** The machine it runs on. */
   hostname: string;
 }
 
@@ -80,6 +90,7 @@ export interface TurnHolder {
 export interface LoginTurnOptions {
   /** Milliseconds to wait for another login before `lock_timeout`. */
   timeoutMs: number;
+  /** Stops waiting (the wait rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
   /** Called once when the turn is held by someone else and this caller starts to wait. */
   onWait?: ((holder: TurnHolder | undefined) => void) | undefined;

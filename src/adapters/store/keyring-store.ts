@@ -82,6 +82,7 @@ export class KeyringTokenStore extends BaseTokenStore {
       `tokens the keyring could not take: ${this.fallback.path} (a plaintext file, mode 600)`;
   }
 
+  /** Report a warning about this store or its logins, the way `onWarning` says (default: stderr). */
   warn(message: string): void {
     this.#warn(message);
   }

@@ -30,6 +30,7 @@ export class MemoryTokenStore extends BaseTokenStore {
     return 'this process\'s memory only (nothing on disk)';
   }
 
+  /** Report a warning about this store or its logins, the way `onWarning` says (default: stderr). */
   warn(message: string): void {
     this.#warn(message);
   }

@@ -8,6 +8,7 @@ import { withoutCredentials } from '../../protocol/host.ts';
 
 /** The few calls of a node-redis client this store makes. */
 export interface RedisConnection {
+  /** Send one command (`['GET', key]`) and answer its reply; `timeout` in milliseconds. */
   sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
 }
 

@@ -98,6 +98,7 @@ export class RedisTokenStore extends BaseTokenStore {
     return `Redis at ${redactRedisUrl(this.#url)}, keys ${this.prefix}{store}:* (shared by every process that uses them)`;
   }
 
+  /** Report a warning about this store or its logins, the way `onWarning` says (default: stderr). */
   warn(message: string): void {
     this.#warn(message);
   }

@@ -31,7 +31,9 @@ import { ClientTransport } from './transport.ts';
 export class Client {
   /** The provider's endpoints (and, after discovery, its whole metadata). */
   readonly configuration: ProviderMetadata;
+  /** The client id this client sends. */
   readonly clientId: string;
+  /** The options it was made with. */
   readonly options: ClientOptions;
   #firstIdToken: JWTPayload | undefined;
   readonly #transport: ClientTransport;
@@ -43,7 +45,11 @@ export class Client {
     this.#transport = new ClientTransport(this.configuration, clientId, options);
   }
 
-  /** Fetch `${issuer}/.well-known/openid-configuration` (cached), check its issuer exactly, and make a client. */
+  /**
+   * Fetch `${issuer}/.well-known/openid-configuration` (cached), check its issuer exactly, and make a client.
+   * @see {@link https://openid.net/specs/openid-connect-discovery-1_0.html | OpenID Connect Discovery 1.0}
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8414#section-3 | RFC 8414 3}
+   */
   static async discover(issuer: string, clientId: string, options: ClientOptions = {}): Promise<Client> {
     const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
     const http: HttpOptions = { timeoutMs: (options.timeout ?? 30) * 1000, fetch: options.fetch };
@@ -54,6 +60,7 @@ export class Client {
   /**
    * Any token request: `grant_type` plus fields. Validates an ID token if one
    * comes back, then tells `onObtainingTokens`.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3 | RFC 6749 4.1.3}
    */
   async obtainToken(grantType: string, fields: Record<string, string | undefined> = {}, options: { scope?: string | string[] | undefined; nonce?: string | undefined; maxAge?: number | undefined; signal?: AbortSignal | undefined; keepRtInEvent?: boolean } = {}): Promise<TokenResponse> {
     const inspect = this.options.inspect;
@@ -99,12 +106,19 @@ export class Client {
     this.#firstIdToken = claims;
   }
 
-  /** The authorization URL (oauth2cli's `build_auth_request_uri`). */
+  /**
+   * The authorization URL (oauth2cli's `build_auth_request_uri`).
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 | RFC 6749 4.1.1}
+   */
   buildAuthRequestUri(options: AuthRequestOptions = {}): string {
     return this.#transport.authRequestUri(options);
   }
 
-  /** Start an authorization-code flow with PKCE S256, `state` and `nonce`. The result is serialisable. */
+  /**
+   * Start an authorization-code flow with PKCE S256, `state` and `nonce`. The result is serialisable.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc7636 | RFC 7636}
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8252#section-7.3 | RFC 8252 7.3}
+   */
   initiateAuthCodeFlow(options: { redirectUri: string; scope?: string | string[]; state?: string; prompt?: string; loginHint?: string; maxAge?: number; extra?: Record<string, string> }): AuthCodeFlow {
     const { verifier, challenge } = pkcePair();
     const state = options.state ?? randomText(16);
@@ -123,6 +137,8 @@ export class Client {
    * Finish a flow from {@link Client.initiateAuthCodeFlow} with what reached
    * the redirect URI. Checks state, RFC 9207 `iss`, scope subset, then
    * exchanges the code (with the PKCE verifier) and checks the ID token's nonce.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc9207 | RFC 9207}
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2 | RFC 6749 4.1.2}
    */
   async obtainTokenByAuthCodeFlow(flow: AuthCodeFlow, authResponse: string | URLSearchParams | Record<string, string | undefined>, options: { scope?: string | string[]; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     const code = checkAuthCodeResponse(flow, parseAuthResponse(authResponse), {
@@ -132,7 +148,10 @@ export class Client {
     return this.obtainTokenByAuthorizationCode(code, { redirectUri: flow.redirectUri, codeVerifier: flow.codeVerifier, nonce: flow.nonce, maxAge: flow.maxAge, scope: options.scope, signal: options.signal });
   }
 
-  /** Exchange a code you received yourself. */
+  /**
+   * Exchange a code you received yourself.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3 | RFC 6749 4.1.3}
+   */
   obtainTokenByAuthorizationCode(code: string, options: { redirectUri?: string; codeVerifier?: string; nonce?: string; maxAge?: number; scope?: string | string[]; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     return this.obtainToken('authorization_code', { code, redirect_uri: options.redirectUri, code_verifier: options.codeVerifier }, options);
   }
@@ -145,12 +164,17 @@ export class Client {
    * only that browser may deliver the callback; an `openBrowser` function is
    * handed the authorization URL itself. On Linux, connections of other
    * users to the receiver are refused.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8252 | RFC 8252}
+   * @see {@link https://www.rfc-editor.org/rfc/rfc7636 | RFC 7636}
    */
   obtainTokenByBrowser(options: BrowserLoginOptions = {}): Promise<TokenResponse> {
     return grants.obtainTokenByBrowser(this, options);
   }
 
-  /** Ask for a device code (RFC 8628 3.1). */
+  /**
+   * Ask for a device code (RFC 8628 3.1).
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8628#section-3.1 | RFC 8628 3.1}
+   */
   initiateDeviceFlow(options: { scope?: string | string[]; signal?: AbortSignal } = {}): Promise<DeviceFlowState> {
     return grants.initiateDeviceFlow(this.#transport, options);
   }
@@ -160,6 +184,7 @@ export class Client {
    * `interval` and `slow_down` (+5 s). `exitCondition(flow)` is checked after
    * every poll that is still pending: `() => true` polls once and returns the
    * pending answer, for callers with their own loop.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8628#section-3.4 | RFC 8628 3.4}
    */
   obtainTokenByDeviceFlow(flow: DeviceFlowState, options: { exitCondition?: (flow: DeviceFlowState) => boolean; signal?: AbortSignal } = {}): Promise<TokenResponse | DeviceFlowPending> {
     return grants.obtainTokenByDeviceFlow(this, flow, options);
@@ -173,27 +198,41 @@ export class Client {
    * on a rotated refresh token `onUpdatingRt(tokenItem, newRt)` runs (both
    * awaited) unless `onUpdatingRt` is `false` (migration: the new token then
    * reaches `onObtainingTokens` instead).
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-6 | RFC 6749 6}
    */
   obtainTokenByRefreshToken(tokenItem: unknown, options: RefreshOptions = {}): Promise<TokenResponse> {
     return grants.obtainTokenByRefreshToken(this, tokenItem, options);
   }
 
-  /** Resource-owner password grant (legacy apps only). */
+  /**
+   * Resource-owner password grant (legacy apps only).
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-4.3 | RFC 6749 4.3}
+   */
   obtainTokenByUsernamePassword(username: string, password: string, options: { scope?: string | string[]; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     return this.obtainToken('password', { username, password }, options);
   }
 
-  /** Client-credentials grant: a token for the client itself. */
+  /**
+   * Client-credentials grant: a token for the client itself.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-4.4 | RFC 6749 4.4}
+   */
   obtainTokenForClient(options: { scope?: string | string[]; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     return this.obtainToken('client_credentials', {}, options);
   }
 
-  /** Assertion grant (RFC 7521): e.g. {@link GRANT_TYPE_JWT} with a JWT from {@link signJwtAssertion}. */
+  /**
+   * Assertion grant (RFC 7521): e.g. {@link GRANT_TYPE_JWT} with a JWT from {@link signJwtAssertion}.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc7523#section-2.1 | RFC 7523 2.1}
+   * @see {@link https://www.rfc-editor.org/rfc/rfc7522#section-2.1 | RFC 7522 2.1}
+   */
   obtainTokenByAssertion(assertion: string, grantType: string, options: { scope?: string | string[]; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     return this.obtainToken(grantType, { assertion }, options);
   }
 
-  /** Token exchange (RFC 8693). */
+  /**
+   * Token exchange (RFC 8693).
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8693#section-2.1 | RFC 8693 2.1}
+   */
   exchangeToken(subjectToken: string, subjectTokenType: string, options: { requestedTokenType?: string; audience?: string; resource?: string; actorToken?: string; actorTokenType?: string; scope?: string | string[]; signal?: AbortSignal } = {}): Promise<TokenResponse> {
     return this.obtainToken(GRANT_TYPE_TOKEN_EXCHANGE, {
       subject_token: subjectToken, subject_token_type: subjectTokenType, requested_token_type: options.requestedTokenType,
@@ -201,7 +240,10 @@ export class Client {
     }, options);
   }
 
-  /** Revoke a token (RFC 7009). Succeeds also for tokens the provider no longer knows. */
+  /**
+   * Revoke a token (RFC 7009). Succeeds also for tokens the provider no longer knows.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc7009#section-2.1 | RFC 7009 2.1}
+   */
   async revokeToken(token: string, tokenTypeHint?: 'access_token' | 'refresh_token', options: { signal?: AbortSignal } = {}): Promise<void> {
     const endpoint = this.#transport.endpoint('revocation_endpoint');
     const auth = await this.#transport.authenticateClient(endpoint);
@@ -209,7 +251,10 @@ export class Client {
     if (response.status !== 200) successJson(response.status, response.text, 'The revocation request', response);
   }
 
-  /** The userinfo claims for an access token. */
+  /**
+   * The userinfo claims for an access token.
+   * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#UserInfo | OpenID Connect Core 1.0, 5.3}
+   */
   async userinfo(accessToken: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
     const response = await request('GET', this.#transport.endpoint('userinfo_endpoint'), undefined, { ...this.#transport.http, headers: { authorization: `Bearer ${accessToken}` }, signal: options.signal });
     const claims = successJson(response.status, response.text, 'The userinfo request', response);
@@ -219,7 +264,10 @@ export class Client {
     return claims;
   }
 
-  /** The RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0). */
+  /**
+   * The RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0).
+   * @see {@link https://openid.net/specs/openid-connect-rpinitiated-1_0.html | OpenID Connect RP-Initiated Logout 1.0}
+   */
   endSessionUrl(options: { idTokenHint?: string; postLogoutRedirectUri?: string; state?: string } = {}): string {
     return this.#transport.endSessionUrl(options);
   }

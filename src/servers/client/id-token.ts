@@ -4,7 +4,9 @@ import { AuthError } from '../../errors.ts';
 
 /** What an ID token must match. */
 export interface IdTokenExpectations {
+  /** The issuer the token's `iss` must equal. */
   issuer: string;
+  /** The client id the token's `aud` must contain (and `azp` name, when there are several audiences). */
   clientId: string;
   /** The nonce of the login that asked for it (absent on refresh). */
   nonce?: string | undefined;
@@ -13,14 +15,21 @@ export interface IdTokenExpectations {
   /** Seconds of clock difference tolerated. @default 60 */
   clockTolerance?: number | undefined;
   /** Claims of the first ID token: a refreshed one must have the same `iss` and `sub`. */
-  previous?: { iss?: unknown; sub?: unknown } | undefined;
+  previous?: {
+    /** The first ID token's issuer. */
+    iss?: unknown;
+    /** The first ID token's subject: who logged in. */
+    sub?: unknown;
+  } | undefined;
   /** Unix seconds (tests). */
   now?: number | undefined;
 }
 
 /** Where the provider's keys come from: a cached copy, and a fresh fetch for an unknown `kid`. */
 export interface KeySource {
+  /** The key set, from the cache when it has one. */
   keys(): Promise<JSONWebKeySet>;
+  /** The key set fetched again, when a token names a key the cached set lacks (the provider rotated its keys). */
   refetch(): Promise<JSONWebKeySet>;
 }
 

@@ -8,8 +8,16 @@ import { DEVICE_GRANT_TYPE, type TokenResponse } from '../../protocol/oauth.ts';
 import type { DeviceCode } from '../../types.ts';
 import type { MetadataCacheOptions } from './metadata-cache.ts';
 
-/** RFC 8628 grant type. */
-export const DEVICE_FLOW = { GRANT_TYPE: DEVICE_GRANT_TYPE, DEVICE_AUTHORIZATION_ENDPOINT: 'device_authorization_endpoint' } as const;
+/**
+ * The device flow's names, as oauth2cli spells them.
+ * @see {@link https://www.rfc-editor.org/rfc/rfc8628#section-3.4 | RFC 8628 3.4}
+ */
+export const DEVICE_FLOW = {
+  /** The grant type of the device access token request: `urn:ietf:params:oauth:grant-type:device_code`. */
+  GRANT_TYPE: DEVICE_GRANT_TYPE,
+  /** The metadata field that names the device authorization endpoint. */
+  DEVICE_AUTHORIZATION_ENDPOINT: 'device_authorization_endpoint',
+} as const;
 /** Device-flow errors that mean "keep polling". */
 export const DEVICE_FLOW_RETRIABLE_ERRORS = ['authorization_pending', 'slow_down'] as const;
 /** RFC 7523 JWT-bearer grant type. */
@@ -27,9 +35,13 @@ export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_p
 
 /** What `onObtainingTokens` hears after every successful token request. */
 export interface ObtainingTokensEvent {
+  /** The client id the request was made for. */
   clientId: string;
+  /** The request's `grant_type`, e.g. `refresh_token` or `urn:ietf:params:oauth:grant-type:device_code`. */
   grantType: string;
+  /** The scopes asked for (empty when the request named none). */
   scope: string[];
+  /** The token endpoint the request went to. */
   tokenEndpoint: string;
   /** The response; without `refresh_token` when `onUpdatingRt` takes care of it. */
   response: TokenResponse;
@@ -37,13 +49,24 @@ export interface ObtainingTokensEvent {
 
 /** Options of {@link Client}. */
 export interface ClientOptions {
+  /** A confidential client's secret. Never logged; sent as the `clientAuthMethod` says. */
   clientSecret?: string | undefined;
   /** @default 'client_secret_basic' with a secret, 'private_key_jwt' with a private key, else 'none' */
   clientAuthMethod?: ClientAuthMethod | undefined;
   /** For `private_key_jwt`: the client's private key and its algorithm (default RS256). */
-  privateKey?: { key: SigningKey; alg?: string; kid?: string } | undefined;
+  privateKey?: {
+    /** The private key (a Node `KeyObject` or a WebCrypto `CryptoKey`). */
+    key: SigningKey;
+    /** The signing algorithm. @default 'RS256' */
+    alg?: string;
+    /** The key id put in the assertion's header, when the provider knows the key by one. */
+    kid?: string;
+  } | undefined;
+  /** Called after every successful token request, with the response (awaited). */
   onObtainingTokens?: ((event: ObtainingTokensEvent) => void | Promise<void>) | undefined;
+  /** Called when a refresh finds the refresh token dead, with the item it came from, so that the caller can drop it (awaited). */
   onRemovingRt?: ((item: unknown) => void | Promise<void>) | undefined;
+  /** Called when a refresh returns a new refresh token (rotation), with the old item and the new token, so that the caller can keep it (awaited). */
   onUpdatingRt?: ((item: unknown, newRt: string) => void | Promise<void>) | undefined;
   /** Form fields sent with every token request. */
   defaultBody?: Record<string, string> | undefined;
@@ -66,13 +89,17 @@ export interface ClientOptions {
 
 /** A device authorization in progress (RFC 8628 3.2), with oauth2cli's `expires_at` and the current `interval`. */
 export interface DeviceFlowState extends DeviceCode {
+  /** When the device code expires, in seconds since the epoch. */
   expires_at: number;
+  /** The scopes the code was requested for. */
   scope: string[];
 }
 
 /** What a single poll (exitCondition true) returns when the person has not finished yet. */
 export interface DeviceFlowPending {
+  /** Why there is no token yet: the person has not finished (`authorization_pending`), or polling was too fast (`slow_down`). */
   error: 'authorization_pending' | 'slow_down';
+  /** Seconds to wait before the next poll (5 more after each `slow_down`). */
   interval: number;
 }
 
@@ -102,8 +129,16 @@ export function randomText(bytes: number): string {
   return base64url(randomBytes(bytes));
 }
 
-/** A PKCE verifier (43 chars) and its S256 challenge. */
-export function pkcePair(): { verifier: string; challenge: string } {
+/**
+ * A PKCE verifier (43 characters: `verifier`, kept secret until the code is exchanged) and its S256 challenge (`challenge`, sent with the login).
+ * @see {@link https://www.rfc-editor.org/rfc/rfc7636#section-4.1 | RFC 7636 4.1}
+ */
+export function pkcePair(): {
+  /** The code verifier: 32 random bytes, base64url. Secret. */
+  verifier: string;
+  /** Its S256 challenge: base64url(SHA-256(verifier)). */
+  challenge: string;
+} {
   const verifier = base64url(randomBytes(32));
   return { verifier, challenge: base64url(createHash('sha256').update(verifier).digest()) };
 }
@@ -136,10 +171,61 @@ export async function signJwtAssertion(options: {
 }
 
 /** Options of `Client.obtainTokenByBrowser`. */
-export type BrowserLoginOptions = { scope?: string | string[]; port?: number; redirectUri?: string; timeout?: number; openBrowser?: false | ((url: string) => void | Promise<void>); prompt?: string; loginHint?: string; maxAge?: number; signal?: AbortSignal };
+export type BrowserLoginOptions = {
+  /** The scopes to ask for, as a list or one space-separated string. */
+  scope?: string | string[];
+  /** The loopback port of the callback. @default 0 (a port the system chooses; RFC 8252 7.3) */
+  port?: number;
+  /** The redirect URI to send instead of the loopback callback's own (when the provider forwards to it). */
+  redirectUri?: string;
+  /** Seconds to wait for the person to finish. @default 600 */
+  timeout?: number;
+  /** How the login address is opened: `false` prints it on stderr; a function gets the provider's URL. @default the system browser */
+  openBrowser?: false | ((url: string) => void | Promise<void>);
+  /** The OpenID `prompt` parameter, e.g. `login` or `select_account`. */
+  prompt?: string;
+  /** The OpenID `login_hint`: who is expected to sign in. */
+  loginHint?: string;
+  /** The OpenID `max_age` in seconds; the ID token's `auth_time` is checked against it. */
+  maxAge?: number;
+  /** Ends the wait early; the callback server is closed. */
+  signal?: AbortSignal;
+};
 
 /** Options of `Client.obtainTokenByRefreshToken`. */
-export type RefreshOptions = { scope?: string | string[]; rtGetter?: (item: unknown) => string; onRemovingRt?: (item: unknown) => void | Promise<void>; onUpdatingRt?: false | ((item: unknown, newRt: string) => void | Promise<void>); signal?: AbortSignal };
+export type RefreshOptions = {
+  /** The scopes to ask for, when narrower than the login's. */
+  scope?: string | string[];
+  /** Reads the refresh token from the item passed in. @default the item itself when a string, else its `refresh_token` */
+  rtGetter?: (item: unknown) => string;
+  /** Called when the refresh token is dead; overrides the client's option for this call. */
+  onRemovingRt?: (item: unknown) => void | Promise<void>;
+  /** Called with a rotated refresh token; `false` leaves it in the response instead. @default the client's `onUpdatingRt` */
+  onUpdatingRt?: false | ((item: unknown, newRt: string) => void | Promise<void>);
+  /** Aborts the request. */
+  signal?: AbortSignal;
+};
 
 /** Options of `Client.buildAuthRequestUri`. */
-export type AuthRequestOptions = { responseType?: string; redirectUri?: string; scope?: string | string[]; state?: string; nonce?: string; codeChallenge?: string; prompt?: string; loginHint?: string; maxAge?: number; extra?: Record<string, string> };
+export type AuthRequestOptions = {
+  /** The OAuth `response_type`. @default 'code' */
+  responseType?: string;
+  /** The `redirect_uri` the provider sends the browser back to. */
+  redirectUri?: string;
+  /** The scopes to ask for, as a list or one space-separated string. */
+  scope?: string | string[];
+  /** The `state` to expect back on the callback. */
+  state?: string;
+  /** The OpenID `nonce` to expect in the ID token. */
+  nonce?: string;
+  /** A PKCE S256 challenge (see {@link pkcePair}); `code_challenge_method=S256` is added with it. */
+  codeChallenge?: string;
+  /** The OpenID `prompt` parameter. */
+  prompt?: string;
+  /** The OpenID `login_hint`. */
+  loginHint?: string;
+  /** The OpenID `max_age` in seconds. */
+  maxAge?: number;
+  /** Further query parameters, added as they are. */
+  extra?: Record<string, string>;
+};
