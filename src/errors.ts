@@ -17,6 +17,31 @@ export const KNOWN_AUTH_ERROR_CODES = [
 /**
  * The known error codes as a closed union: `switch (code as KnownAuthErrorCode)`
  * can be checked for exhaustiveness (after `isKnownAuthErrorCode(code)`).
+ *
+ * What each one means (the message always says what to do next):
+ * - `login_required`: no valid token, and no person can log in here (a batch job, `interactive: false`); the message names the login command.
+ * - `access_denied`: the person or the provider refused the login.
+ * - `expired_token`: the device code expired before the person finished.
+ * - `timeout`: the interactive login was not finished within `timeout`.
+ * - `cancelled`: the caller's `signal` aborted, or the actor got `CANCEL`.
+ * - `network`: the server could not be reached; `reason` says which part failed.
+ * - `invalid_response`: the server's answer is not what the protocol says (an HTML page, wrong types, no token).
+ * - `invalid_grant`: the refresh token or code was refused (expired, revoked or used).
+ * - `invalid_request`, `invalid_client`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`: the server refused the request as RFC 6749 5.2 says; a setting (client id, secret, scope) is wrong.
+ * - `server_error`, `temporarily_unavailable`: the server failed on its side (5xx); try later.
+ * - `authorization_pending`, `slow_down`: device flow states (RFC 8628 3.5), seen only by callers who poll themselves.
+ * - `unsupported_flow`: the server or provider does not offer the login or grant asked for (e.g. no device flow).
+ * - `state_mismatch`: a callback that does not belong to this login (refused).
+ * - `issuer_mismatch`: the provider named another issuer than the one asked for (discovery, or the RFC 9207 `iss`).
+ * - `invalid_id_token`: the ID token failed validation (signature, issuer, audience, expiry, nonce).
+ * - `store_error`: the token store could not be read or written.
+ * - `lock_timeout`: another process held the store, or the login turn, for too long.
+ * - `port_unavailable`: no loopback callback port could be had.
+ * - `unauthorized`: a bare 401 or 403: the server refused on its own side, without an OAuth error.
+ * - `settings_conflict`: options that contradict each other.
+ * - `exchange_refused`: the server refused an RFC 8693 token exchange.
+ * - `agent_unavailable`: the agent could not serve: its socket is gone, or it holds no usable token for this login.
+ * - `unexpected`: anything else (a bug: please report it).
  */
 export type KnownAuthErrorCode = (typeof KNOWN_AUTH_ERROR_CODES)[number];
 

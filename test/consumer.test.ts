@@ -5,12 +5,14 @@
 // on Node 24 and on the oldest Node that `engines` admits (22.12, from
 // tools/oldest-node).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KNOWN_AUTH_ERROR_CODES } from '../src/index.ts';
+import { authenticate, defaultStorePath, KNOWN_AUTH_ERROR_CODES, TokenStore } from '../src/index.ts';
+import { NATIVE_CLIENT } from './fixtures/idp.ts';
+import { personApproves, startWorld } from './fixtures/world.ts';
 
 const root = path.join(import.meta.dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string; engines: { node: string } };
@@ -57,10 +59,23 @@ before(() => {
   }
 });
 
-/** Every ```ts block of the README and the guides, with where it is. */
-export function documentationBlocks(): Array<{ where: string; code: string }> {
+/** Every ```ts block of the README and the guides, with where it is; ```ts runnable marks one that the tests also run. */
+export function documentationBlocks(): Array<{ where: string; code: string; runnable: boolean }> {
   const files = ['README.md', ...fs.readdirSync(path.join(root, 'docs', 'guides')).filter((name) => name.endsWith('.md')).map((name) => path.join('docs', 'guides', name))];
-  return files.flatMap((file) => [...fs.readFileSync(path.join(root, file), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match, index) => ({ where: `${file} block ${index + 1}`, code: match[1] ?? '' })));
+  return files.flatMap((file) => [...fs.readFileSync(path.join(root, file), 'utf8').matchAll(/^```ts( runnable)?\n([\s\S]*?)^```$/gm)]
+    .map((match, index) => ({ where: `${file} block ${index + 1}`, code: match[2] ?? '', runnable: match[1] !== undefined })));
+}
+
+/** `node file` without blocking this process (whose loopback fixtures the program talks to); killed after 30 s. */
+function runNode(file: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => void (stdout += String(chunk)));
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += String(chunk)));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** The program a strict consumer writes: the main API, and an exhaustive switch on the known error codes. */
@@ -195,6 +210,39 @@ describe('the packed package in a new project', () => {
     const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
     const named = `${result.stdout}${result.stderr}`.replace(/example-(\d+)\.ts/g, (_, n: string) => blocks[Number(n) - 1]?.where ?? n);
     assert.equal(result.status, 0, named);
+  });
+
+  it('the documentation blocks marked runnable run against the loopback fixtures, from the packed package, with the example addresses pointed at them', { timeout: 120_000 }, async (t) => {
+    const dir = path.join(work, 'docs-examples');
+    const runnable = documentationBlocks().filter((block) => block.runnable);
+    assert.ok(runnable.length >= 5, `${runnable.length} runnable blocks`);
+    const world = await startWorld();
+    try {
+      // The person logged in before, as each example assumes: the default store under a cache folder of the test's own.
+      const cache = path.join(world.dir, 'xdg-cache');
+      const store = new TokenStore({ path: defaultStorePath(undefined, { XDG_CACHE_HOME: cache }) });
+      const login = { store, interactive: true, openBrowser: false, flow: 'device', onDeviceCode: personApproves().onDeviceCode } as const;
+      await authenticate({ ...login, host: world.app.host });
+      await authenticate({ ...login, host: world.app.host, account: 'project' });
+      await authenticate({ ...login, issuer: world.idp.issuer, clientId: NATIVE_CLIENT, scope: ['openid', 'offline_access'] });
+      const places: Array<[string, string]> = [['https://myapp.example.org', world.app.host], ['https://idp.example.org', world.idp.issuer], ["'my-cli'", `'${NATIVE_CLIENT}'`]];
+      for (const [index, block] of runnable.entries()) {
+        const code = places.reduce((text, [from, to]) => text.replaceAll(from, to), block.code);
+        const file = path.join(dir, `run-${index + 1}.ts`);
+        fs.writeFileSync(file, `// ${block.where}\n${code}`);
+        const calls = world.app.apiAnswers.length;
+        // No person here (CI): an example that needs a new login fails at once instead of waiting for one.
+        // Not spawnSync: the fixtures answer from this process's event loop.
+        const ran = await runNode(file, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: world.dir, XDG_CACHE_HOME: cache, CI: 'true' } });
+        assert.equal(ran.status, 0, `${block.where} exits 0: ${ran.stdout}${ran.stderr}`);
+        const answers = world.app.apiAnswers.slice(calls);
+        if (/\/api\/data/.test(block.code)) assert.ok(answers.length > 0 && answers.every((status) => status === 200), `${block.where}: the API accepted its token (${answers.join(', ')})`);
+        if (/authState\(/.test(block.code)) assert.match(ran.stderr, /^authenticated\b/m, `${block.where}: the listener saw the login authenticated`);
+        t.diagnostic(`${block.where}: ran, ${answers.length} API calls answered 200`);
+      }
+    } finally {
+      await world.close();
+    }
   });
 
   for (const [label, extraPath] of [['Node 24', ''], [`Node ${pkg.engines.node.replace('>=', '')}, the oldest that engines admits`, OLDEST_NODE]] as const) {
