@@ -31,6 +31,16 @@ export type { AuthStateView } from './host/views.ts';
  * The secret-free view of a server's token lifecycle, kept current: the same
  * host actor that `authenticate()` with the same options uses (it starts
  * nothing by itself). The view object stays the same between changes.
+ *
+ * @example
+ * ```tsx
+ * function LoginStatus({ host }: { host: string }) {
+ *   const view = useAuthState({ host });
+ *   return view.state === 'device-polling' && view.deviceCode
+ *     ? `Open ${view.deviceCode.verification_uri} and enter ${view.deviceCode.user_code}`
+ *     : view.state;
+ * }
+ * ```
  */
 export function useAuthState(options: ServerOptions & { inspect?: Inspector | undefined }): AuthStateView {
   const handle = authState(options);

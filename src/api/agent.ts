@@ -121,7 +121,18 @@ export function refreshMargin(lifetime: number): number {
   return Math.min(Math.max(60, lifetime * 0.1), lifetime * 0.3);
 }
 
-/** Start an agent for `options.store`. */
+/**
+ * Start an agent for `options.store`: it keeps the store's logins fresh and
+ * serves their access tokens on a socket only this user can open (refresh
+ * tokens never leave it). `oidc-auth agent --foreground` runs the same.
+ *
+ * @example
+ * ```ts
+ * const agent = await startAgent({ store: new TokenStore() });
+ * process.env.OIDC_AUTH_SOCK = agent.socketPath; // authenticate() now asks the agent first
+ * await agent.stop();
+ * ```
+ */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const { store } = options;
   const socketPath = options.socketPath ?? agentSocketPath(store.id);

@@ -153,6 +153,11 @@ function runOptions(options: AuthenticateOptions): RunOptions {
  * login where a person can take part, else `login_required`. Concurrent
  * callers share the one refresh.
  *
+ * @example
+ * ```ts
+ * let response = await fetch(url, { headers: (await authenticate({ host })).headers });
+ * if (response.status === 401) response = await fetch(url, { headers: (await reauthenticate({ host })).headers });
+ * ```
  * @throws {AuthError} with a stable `code`.
  */
 export async function reauthenticate(options: AuthenticateOptions): Promise<Token> {
