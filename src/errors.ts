@@ -178,6 +178,8 @@ const SECRET_KEYS = new Set([
   'refresh-token', 'device-code', 'state', 'authorization', 'token', 'headers', 'cookie', 'set-cookie',
   // camelCase spellings, as in our own requests and machine contexts (compared lower-cased)
   'refreshtoken', 'accesstoken', 'idtoken', 'codeverifier', 'clientsecret', 'privatekey',
+  // a DPoP private key (a JWK) and the proof header
+  'dpop_key', 'dpopkey', 'dpop',
 ]);
 
 /** Keys that hold a secret when their value is a string (`deviceCode` is also the name of the public code object). */
@@ -208,7 +210,7 @@ export function redact(value: unknown, depth = 0): unknown {
 }
 
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
+const BEARER = /\b(Bearer|DPoP)\s+[A-Za-z0-9._~+/=-]+/gi;
 const JSON_PAIR = /("(?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 // The same pair inside a JSON string (escaped quotes), as in py-oidc-auth's "Upstream OIDC error: {...}" details.
 const ESCAPED_JSON_PAIR = /(\\"(?:access_token|refresh_token|id_token|device_code|code|code_verifier|client_secret|password|assertion|state|refresh-token|device-code)\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"/gi;

@@ -27,6 +27,8 @@ export type { PublicDeviceCode } from './protocol/device.ts';
 export { normalizeHost } from './protocol/host.ts';
 export { BATCH_VARIABLES } from './adapters/browser/environment.ts';
 export { Client } from './servers/client/client.ts';
+export { generateDpopKey, dpopKeyFromJwk, exportDpopKey, signDpopProof, type DpopKey } from './servers/client/dpop.ts';
+export { DPOP_ALGORITHMS, type DpopAlgorithm } from './protocol/dpop.ts';
 export {
   DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
   type ClientOptions, type ClientAuthMethod, type AuthRequestOptions, type BrowserLoginOptions, type RefreshOptions, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,

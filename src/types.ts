@@ -18,9 +18,15 @@ export interface Token {
   scope: string;
   /** Ready-made `Authorization` header. */
   headers: {
-    /** `Bearer <access token>`. Secret. */
+    /** `Bearer <access token>` (`DPoP <access token>` for a DPoP-bound one, which also needs a proof per request). Secret. */
     Authorization: string;
   };
+  /**
+   * For a DPoP-bound token (`token_type` `DPoP`): the private key its proofs
+   * are signed with, as a JWK. It lives where the token lives (the keyring
+   * with the keyring store). Secret: never print it.
+   */
+  dpop_key?: Readonly<Record<string, string>> | undefined;
   /** The OpenID Connect ID token, when the server sent one (standard providers). */
   id_token?: string | undefined;
   /** Who logged in, when it could be told (from the ID token or the userinfo route); kept beside the token in the store. */

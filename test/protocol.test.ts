@@ -6,7 +6,7 @@ import { parseDeviceCodeResponse } from '../src/protocol/device.ts';
 import { extractOAuthError, interpretErrorResponse, isRetriable, meansNoDeviceFlow } from '../src/protocol/error-response.ts';
 import { joinUrl, normalizeHost, withoutCredentials } from '../src/protocol/host.ts';
 import { redact, redactText } from '../src/errors.ts';
-import { isEvictable, mergeRefreshed, parseTokenResponse, tokenStatus } from '../src/protocol/token.ts';
+import { isEvictable, mergeRefreshed, nowSeconds, parseTokenResponse, tokenFromStored, tokenStatus } from '../src/protocol/token.ts';
 import { identityFromClaims, sameIdentity } from '../src/protocol/identity.ts';
 import { accountOfKey, accountProblem, hostKey, providerKey, serverOfKey, storeKey, withAccount } from '../src/protocol/store-key.ts';
 import { loginPrompt } from '../src/servers/provider.ts';
@@ -16,6 +16,7 @@ import { credentialServer, formatCredential, parseCredentialRequest } from '../s
 import { shellLine } from '../src/protocol/shell.ts';
 import { failureAnswer, parseAnswer, readMessage, successAnswer } from '../src/protocol/agent-ipc.ts';
 import { chooseLogin, optionsOfKey, refreshMargin } from '../src/api/agent.ts';
+import { asksForDpopNonce, chooseDpopAlgorithm, isDpopTokenType, MAX_NONCE_LENGTH, parseDpopNonce, proofClaims, proofUrl } from '../src/protocol/dpop.ts';
 import type { StoredSummary } from '../src/adapters/store/contract.ts';
 import { parseStoreContent, serializeStoreContent } from '../src/adapters/store/file-format.ts';
 
@@ -325,11 +326,63 @@ describe('the agent\'s wire format', () => {
     assert.ok(typeof chooseLogin({ request: 'access_token' }, logins) !== 'string', 'several logins and nothing named: which?');
     assert.deepEqual(optionsOfKey('oidc:https://idp.example#client_id=c%20i&scope=openid%20x&account=w'), { issuer: 'https://idp.example', clientId: 'c i', scope: 'openid x', account: 'w' });
     assert.deepEqual(optionsOfKey('https://app.example#scope=p'), { host: 'https://app.example', scope: 'p', account: 'default' });
+    assert.deepEqual(optionsOfKey(providerKey('https://idp.example', 'cli', ['openid'], 'w', true)), { issuer: 'https://idp.example', clientId: 'cli', scope: 'openid', account: 'w', dpop: true }, 'a DPoP login is refreshed as one');
   });
 
   it('background refresh margins: a tenth of the lifetime, at least a minute, never more than 30 % of a short one', () => {
     assert.equal(refreshMargin(3600), 360);
     assert.equal(refreshMargin(300), 60);
     assert.equal(refreshMargin(2), 0.6);
+  });
+});
+
+describe('DPoP rules (RFC 9449)', () => {
+  it('the algorithm: ES256 where offered, else EdDSA; none offered, or none we sign with, is unsupported_flow', () => {
+    assert.equal(chooseDpopAlgorithm(['RS256', 'EdDSA', 'ES256'], 'https://idp'), 'ES256');
+    assert.equal(chooseDpopAlgorithm(['PS256', 'EdDSA'], 'https://idp'), 'EdDSA');
+    for (const supported of [undefined, [], 'ES256', ['RS256', 'PS256']]) {
+      assert.throws(() => chooseDpopAlgorithm(supported, 'https://idp'), (error: unknown) => error instanceof AuthError && error.code === 'unsupported_flow' && /Log in without DPoP/.test(error.message), JSON.stringify(supported));
+    }
+  });
+
+  it('htu is the URL without query and fragment; htm upper case; nonce and ath only when there are some', () => {
+    assert.equal(proofUrl('https://api.example/data?x=1#frag'), 'https://api.example/data');
+    assert.equal(proofUrl('https://API.example:443/a%20b'), 'https://api.example/a%20b');
+    assert.deepEqual(proofClaims('get', 'https://api.example/d?q'), { htm: 'GET', htu: 'https://api.example/d' });
+    assert.deepEqual(proofClaims('POST', 'https://idp/token', { nonce: 'n', ath: 'h' }), { htm: 'POST', htu: 'https://idp/token', nonce: 'n', ath: 'h' });
+  });
+
+  it('a DPoP-Nonce is 1*NQCHAR: quotes, backslashes, controls, spaces inside, empty or huge ones are ignored', () => {
+    assert.equal(parseDpopNonce('eyJ7S_zG.eyJH0-Z.HX4w-7v'), 'eyJ7S_zG.eyJH0-Z.HX4w-7v');
+    assert.equal(parseDpopNonce('  padded  '), 'padded');
+    for (const bad of [null, undefined, '', 'a"b', 'a\\b', 'a b', 'tab\there', '\u00e9t\u00e9', 'x'.repeat(MAX_NONCE_LENGTH + 1)]) assert.equal(parseDpopNonce(bad), undefined, JSON.stringify(bad));
+  });
+
+  it('a resource server\'s challenge: DPoP error="use_dpop_nonce", among other schemes and parameters', () => {
+    assert.ok(asksForDpopNonce('DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"'));
+    assert.ok(asksForDpopNonce('Bearer realm="x", DPoP algs="ES256", error="use_dpop_nonce"'));
+    assert.ok(!asksForDpopNonce('DPoP error="invalid_token"'));
+    assert.ok(!asksForDpopNonce('Bearer error="invalid_token"'));
+    assert.ok(!asksForDpopNonce(null));
+  });
+
+  it('token types: DPoP in any case; a DPoP token without a DPoP login, or a bearer one with it, is refused; a stored DPoP token needs its key', () => {
+    assert.ok(isDpopTokenType('DPoP') && isDpopTokenType('dpop') && !isDpopTokenType('Bearer') && !isDpopTokenType(undefined));
+    const body = { access_token: 'at', token_type: 'DPoP', expires_in: 60 };
+    assert.equal(parseTokenResponse(body, 1000, 200, { dpop: true }).headers.Authorization, 'DPoP at');
+    assert.throws(() => parseTokenResponse(body, 1000, 200), /log in with dpop/);
+    assert.throws(() => parseTokenResponse({ ...body, token_type: 'Bearer' }, 1000, 200, { dpop: true }), /did not bind the token/);
+    const stored = { access_token: 'at', token_type: 'DPoP', expires: nowSeconds() + 60, dpop_key: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' } };
+    assert.equal(tokenFromStored(stored)?.headers.Authorization, 'DPoP at');
+    assert.deepEqual(tokenFromStored(stored)?.dpop_key, stored.dpop_key);
+    assert.equal(tokenFromStored({ ...stored, dpop_key: undefined }), undefined, 'no key: the token can prove nothing');
+    assert.equal(tokenFromStored({ ...stored, dpop_key: { kty: 'EC', key_ops: ['sign'] } }), undefined);
+    assert.equal(providerKey('https://idp', 'cli', ['openid'], 'work', true), 'oidc:https://idp#client_id=cli&scope=openid&proof=dpop&account=work', 'its own entry; the account stays last');
+    assert.equal(accountOfKey(providerKey('https://idp', 'cli', ['openid'], 'work', true)), 'work');
+  });
+
+  it('redaction: a DPoP authorization header and a stored key are secrets', () => {
+    assert.equal(redactText('authorization: DPoP abc.def-ghi'), 'authorization: DPoP [redacted]');
+    assert.deepEqual(redact({ dpop_key: { d: 'secret' }, dpop: 'eyJx.eyJy.z' }), { dpop_key: '[redacted]', dpop: '[redacted]' });
   });
 });

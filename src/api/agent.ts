@@ -74,7 +74,7 @@ export function optionsOfKey(key: string): ServerOptions {
   const params = new URLSearchParams(hash < 0 ? '' : server.slice(hash + 1));
   const scope = params.get('scope') ?? undefined;
   if (key.startsWith(PROVIDER_KEY_PREFIX)) {
-    return { issuer: server.slice(PROVIDER_KEY_PREFIX.length, hash), clientId: params.get('client_id') ?? '', scope, account };
+    return { issuer: server.slice(PROVIDER_KEY_PREFIX.length, hash), clientId: params.get('client_id') ?? '', scope, account, ...(params.get('proof') === 'dpop' ? { dpop: true } : {}) };
   }
   return { host: hash < 0 ? server : server.slice(0, hash), scope, account };
 }

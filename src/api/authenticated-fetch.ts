@@ -3,6 +3,7 @@
 // retry once. The token only ever goes to the API's own origins.
 import { authenticate, reauthenticate, type AuthenticateOptions } from './authenticate.ts';
 import { baseUrl } from '../protocol/host.ts';
+import { asksForDpopNonce, isDpopTokenType } from '../protocol/dpop.ts';
 import type { Token } from '../types.ts';
 import type { AfterResponseHook, BeforeRequestHook } from 'ky';
 
@@ -24,10 +25,28 @@ function allowedOrigins(options: AuthenticatedFetchOptions): Set<string> {
   throw new TypeError('origins is required with issuer: name the API origins the token may be sent to, e.g. origins: [\'https://api.example.org\'].');
 }
 
-function withToken(headers: Headers, token: Token): Headers {
+/**
+ * `headers` with the token: `Authorization: Bearer ...`, or for a DPoP-bound
+ * token `Authorization: DPoP ...` and a fresh proof of this request (RFC 9449 7.1).
+ */
+async function withToken(headers: Headers, token: Token, method: string, url: string): Promise<Headers> {
   const copy = new Headers(headers);
-  copy.set('authorization', `Bearer ${token.access_token}`);
+  if (!isDpopTokenType(token.token_type)) {
+    copy.set('authorization', `Bearer ${token.access_token}`);
+    return copy;
+  }
+  const { dpopKeyFor, signDpopProof } = await import('../servers/client/dpop.ts');
+  copy.set('authorization', `DPoP ${token.access_token}`);
+  copy.set('dpop', await signDpopProof(await dpopKeyFor(token.dpop_key), method, url, token.access_token));
   return copy;
+}
+
+/** After an API answer with a DPoP-bound token: keep its nonce, and tell whether it asked for one (RFC 9449 9: then one retry with it). */
+async function askedForNonce(token: Token, url: string, response: Response): Promise<boolean> {
+  if (!isDpopTokenType(token.token_type)) return false;
+  const { dpopKeyFor, rememberDpopNonce } = await import('../servers/client/dpop.ts');
+  const kept = rememberDpopNonce(await dpopKeyFor(token.dpop_key), url, response.headers.get('dpop-nonce'));
+  return kept && response.status === 401 && asksForDpopNonce(response.headers.get('www-authenticate'));
 }
 
 /**
@@ -58,15 +77,20 @@ export function authenticatedFetch(options: AuthenticatedFetchOptions): typeof g
     // A body that can be sent again is read once; a stream cannot be, so it gets no retry.
     const replayable = !(init?.body instanceof ReadableStream) && !(input instanceof Request && input.bodyUsed);
     const body = replayable && request.body !== null ? await request.arrayBuffer() : request.body;
-    const attempt = (token: Token) => send(request.url, {
+    const attempt = async (token: Token) => send(request.url, {
       method: request.method,
-      headers: withToken(request.headers, token),
+      headers: await withToken(request.headers, token, request.method, request.url),
       body,
       redirect: request.redirect,
       signal: request.signal,
       ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
     } as RequestInit);
-    const response = await attempt(await authenticate(options));
+    const token = await authenticate(options);
+    let response = await attempt(token);
+    if (await askedForNonce(token, request.url, response) && replayable) {
+      await response.body?.cancel();
+      response = await attempt(token);
+    }
     // Only the API's own 401 means the token was refused (a redirect may have led elsewhere).
     if (response.status !== 401 || !replayable || !origins.has(new URL(response.url || request.url).origin)) return response;
     await response.body?.cancel();
@@ -99,13 +123,20 @@ export function authHooks(options: AuthenticatedFetchOptions): AuthKyHooks {
   const ours = (request: Request) => origins.has(new URL(request.url).origin);
   return {
     beforeRequest: [async ({ request }) => {
-      if (ours(request)) request.headers.set('authorization', `Bearer ${(await authenticate(options)).access_token}`);
+      if (!ours(request)) return;
+      const headers = await withToken(request.headers, await authenticate(options), request.method, request.url);
+      for (const name of ['authorization', 'dpop']) {
+        const value = headers.get(name);
+        if (value !== null) request.headers.set(name, value);
+      }
     }],
     afterResponse: [async ({ request, response, retryCount }) => {
       if (response.status !== 401 || retryCount > 0 || !ours(request) || !origins.has(new URL(response.url || request.url).origin)) return undefined;
-      const token = await reauthenticate(options);
+      // A DPoP nonce challenge is met with the same token and a new proof; a refused token with a new token.
+      const held = await authenticate(options);
+      const token = await askedForNonce(held, request.url, response) ? held : await reauthenticate(options);
       const { default: ky } = await import('ky');
-      return ky.retry({ request: new Request(request, { headers: withToken(request.headers, token) }), code: 'TOKEN_REFRESHED' });
+      return ky.retry({ request: new Request(request, { headers: await withToken(request.headers, token, request.method, request.url) }), code: 'TOKEN_REFRESHED' });
     }],
   };
 }

@@ -67,6 +67,18 @@ export interface ServerOptions {
   redirectPort?: number | undefined;
   /** More Client options for the provider (auth method, private key, clock tolerance). */
   client?: ProviderSettings['client'];
+  /**
+   * With `issuer`: bind the tokens to a key pair of this login (DPoP, RFC
+   * 9449), so that a copied access or refresh token is worth nothing without
+   * the key. The login has its own store entry; the key is kept where the
+   * store keeps the token (the keyring with the keyring store). Requests made
+   * with the token then need a proof each: use `authenticatedFetch` or
+   * `authHooks` (or the CLI's `--dpop-proof`). A provider without DPoP is an
+   * `unsupported_flow` error, never a silent bearer token.
+   * @default false
+   * @see {@link https://www.rfc-editor.org/rfc/rfc9449 | RFC 9449}
+   */
+  dpop?: boolean | undefined;
   /** Seconds one HTTP request may take. @default 30 */
   requestTimeout?: number | undefined;
   /**
@@ -150,14 +162,16 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
     if (problem) throw new TypeError(`issuer: ${problem}`);
     const issuer = options.issuer.trim();
     const clientId = options.clientId;
-    const account = chooseAccount(options.account, () => providerKey(issuer, clientId, scopeList(options.scope ?? DEFAULT_PROVIDER_SCOPE)), store.id, env);
+    const dpop = options.dpop === true;
+    const account = chooseAccount(options.account, () => providerKey(issuer, clientId, scopeList(options.scope ?? DEFAULT_PROVIDER_SCOPE), undefined, dpop), store.id, env);
     const backend = providerBackend(
-      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account },
+      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account, dpop },
       { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
     );
-    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch };
+    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch, dpop };
     return { backend, store, fingerprint: fingerprint(reach) };
   }
+  if (options.dpop) throw new TypeError('dpop goes with issuer + clientId (a standard OpenID provider that binds tokens, RFC 9449); a py-oidc-auth server issues bearer tokens.');
   if (!required(options.host)) {
     throw new TypeError('host is required: the base URL of the py-oidc-auth application server, e.g. https://myapp.example.org (or give issuer + clientId for a standard OpenID provider)');
   }

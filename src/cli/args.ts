@@ -10,7 +10,7 @@ import type { FlowKind } from '../types.ts';
 export class UsageError extends Error {}
 
 /** Where the token goes on stdout. */
-export type OutputKind = 'token' | 'json' | 'header';
+export type OutputKind = 'token' | 'json' | 'header' | 'dpop-proof';
 
 /** Options shared by every command that touches the store. */
 export interface StoreChoice {
@@ -51,6 +51,8 @@ export interface LoginChoice extends StoreChoice {
   /** --exchange-from: the provider whose login's access token the host exchanges for its own (with --client-id, --scope, --audience). */
   exchangeFrom?: string | undefined;
   audience?: string | undefined;
+  /** --dpop: a DPoP-bound login (with --issuer). */
+  dpop?: boolean | undefined;
 }
 
 /** What the command line asks for. */
@@ -63,7 +65,8 @@ export type Command =
   | ({ kind: 'export'; host: string } & StoreChoice)
   | ({ kind: 'logout' } & LoginChoice)
   | ({ kind: 'switch'; account: string } & LoginChoice)
-  | ({ kind: 'token'; output: OutputKind } & LoginChoice)
+  // proof: --dpop-proof METHOD URL, the request a DPoP proof is printed for.
+  | ({ kind: 'token'; output: OutputKind; proof?: { method: string; url: string } | undefined } & LoginChoice)
   // --api-version is checked where it is used (protocol/kubernetes.ts stays off the token command's fast path).
   | ({ kind: 'credential'; tool: 'kubernetes'; apiVersion?: string | undefined } & LoginChoice)
   // input: what git wrote to stdin, once read (the fast path reads it, the full path then uses it).
@@ -104,6 +107,8 @@ const OPTIONS = {
   account: { type: 'string' },
   'exchange-from': { type: 'string' },
   audience: { type: 'string' },
+  dpop: { type: 'boolean' },
+  'dpop-proof': { type: 'string' },
   'api-version': { type: 'string' },
   user: { type: 'string' },
   username: { type: 'string' },
@@ -215,6 +220,18 @@ export function parseCommandLine(argv: string[]): Command {
   const issuer = values.issuer;
   // switch SERVER ACCOUNT (or switch --issuer URL --client-id ID ACCOUNT): the account comes last.
   const switchTo = verb === 'switch' ? rest.pop() : undefined;
+  // --dpop-proof METHOD URL: the URL comes last.
+  const proofMethod = values['dpop-proof'];
+  const proofUrl = proofMethod !== undefined ? rest.pop() : undefined;
+  if (proofMethod !== undefined) {
+    if (verb !== undefined || values.json || values.header) throw new UsageError('--dpop-proof METHOD URL prints the headers of one request; it goes alone with a login, not with a command, --json or --header');
+    if (values.dpop !== true) throw new UsageError('--dpop-proof goes with --dpop (a DPoP-bound login)');
+    if (!/^[A-Z]{1,20}$/i.test(proofMethod)) throw new UsageError(`--dpop-proof: "${proofMethod}" is not an HTTP method (GET, POST, ...)`);
+    if (proofUrl === undefined || !/^https?:\/\//i.test(proofUrl) || !URL.canParse(proofUrl)) {
+      throw new UsageError(`--dpop-proof needs the request's full http(s) URL after the method, e.g. --dpop-proof GET https://api.example.org/data${proofUrl ? ` (not ${JSON.stringify(proofUrl)})` : ''}`);
+    }
+  }
+  if (values.dpop && values.issuer === undefined) throw new UsageError('--dpop goes with --issuer (a standard OpenID provider that binds tokens, RFC 9449)');
   if (verb === 'switch') {
     if (switchTo === undefined) throw new UsageError('switch needs a server and an account: oidc-auth switch https://myapp.example.org work (or "default")');
     if (values.account !== undefined) throw new UsageError('switch takes the account as its last argument, not --account');
@@ -271,6 +288,7 @@ export function parseCommandLine(argv: string[]): Command {
     interactive: values.interactive === true ? true : undefined,
     exchangeFrom,
     audience: values.audience,
+    dpop: values.dpop === true ? true : undefined,
   };
   if (verb === 'logout') return { kind: 'logout', ...login };
   if (verb === 'switch') return { kind: 'switch', ...login, account: switchTo ?? '' };
@@ -288,5 +306,6 @@ export function parseCommandLine(argv: string[]): Command {
     if (run.length === 0) throw new UsageError('exec needs a command after --: oidc-auth exec https://myapp.example.org -- CMD [ARGS...]');
     return { kind: 'exec', argv: run, ...login };
   }
+  if (proofMethod !== undefined && proofUrl !== undefined) return { kind: 'token', output: 'dpop-proof', proof: { method: proofMethod.toUpperCase(), url: proofUrl }, ...login };
   return { kind: 'token', output: values.json ? 'json' : values.header ? 'header' : 'token', ...login };
 }

@@ -4,6 +4,7 @@ import type { TokenStoreBackend } from '../adapters/store/contract.ts';
 import { chooseStore, isStoreName, type StoreName } from '../adapters/store/choice.ts';
 import { TokenStore } from '../adapters/store/file-store.ts';
 import type { Token } from '../types.ts';
+import { AuthError } from '../errors.ts';
 import { DEFAULT_PROVIDER_SCOPE, hostKey, providerKey, scopeList, withAccount } from '../protocol/store-key.ts';
 import fs from 'node:fs';
 import { accountsFile } from '../adapters/store/paths.ts';
@@ -12,7 +13,7 @@ import type { LoginChoice, OutputKind, StoreChoice } from './args.ts';
 
 /** The store key of a login command's server, without the account. */
 export function serverKey(choice: LoginChoice): string {
-  if (choice.issuer !== undefined) return providerKey(choice.issuer, choice.clientId ?? '', scopeList(choice.scope ?? DEFAULT_PROVIDER_SCOPE));
+  if (choice.issuer !== undefined) return providerKey(choice.issuer, choice.clientId ?? '', scopeList(choice.scope ?? DEFAULT_PROVIDER_SCOPE), undefined, choice.dpop === true);
   return hostKey(choice.host ?? '', { scope: choice.exchangeFrom === undefined ? scopeList(choice.scope) : undefined });
 }
 
@@ -69,11 +70,33 @@ export function storeArgumentKind(value: string): 'redis' | 'path' | StoreName {
   return isStoreName(name) ? name : 'path';
 }
 
-/** What goes to stdout: the token, the whole token as JSON, or an Authorization header line. */
+/** Whether a token is DPoP-bound (RFC 9449): it needs a proof per request, which a fixed header or variable cannot carry. */
+export function isBoundToken(token: Token): boolean {
+  return token.token_type.toLowerCase() === 'dpop';
+}
+
+/** The refusal of a fixed header (or a tool that sends one) for a DPoP-bound token, saying what works instead. */
+export function boundTokenRefusal(what: string): AuthError {
+  return new AuthError('settings_conflict', `This login's token is DPoP-bound: every request needs a proof of its own, which ${what} cannot carry. ` +
+    'Print both headers for one request with --dpop-proof METHOD URL (e.g. | curl -H @- URL), or use the library\'s authenticatedFetch, which signs each request.');
+}
+
+/** What goes to stdout: the token, the whole token as JSON, or an Authorization header line (`dpop-proof`: see {@link formatProof}). */
 export function formatToken(token: Token, output: OutputKind): string {
   if (output === 'json') return `${JSON.stringify(token, undefined, 2)}\n`;
-  if (output === 'header') return `Authorization: ${token.headers.Authorization}\n`;
+  if (output === 'header') {
+    if (isBoundToken(token)) throw boundTokenRefusal('a fixed --header');
+    return `Authorization: ${token.headers.Authorization}\n`;
+  }
   return `${token.access_token}\n`;
+}
+
+/** `--dpop-proof METHOD URL`: the two headers of one request with a DPoP-bound token, one per line (`curl -H @-` reads them). */
+export async function formatProof(token: Token, method: string, url: string): Promise<string> {
+  if (!isBoundToken(token) || !token.dpop_key) throw new AuthError('settings_conflict', 'This login\'s token is not DPoP-bound, so it has no proof to print. Use --header.');
+  const { dpopKeyFromJwk, signDpopProof } = await import('../servers/client/dpop.ts');
+  const proof = await signDpopProof(await dpopKeyFromJwk(token.dpop_key), method, url, token.access_token);
+  return `Authorization: DPoP ${token.access_token}\nDPoP: ${proof}\n`;
 }
 
 /** Everything written to our stdin (git's few request lines), up to 64 KiB. */

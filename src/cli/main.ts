@@ -2,7 +2,7 @@
 // --version) it loads only the argument parser and the store reader, prints
 // and returns. Logins, HTTP, xstate and the terminal UI load only when needed.
 import { parseCommandLine, UsageError, type Command } from './args.ts';
-import { EXIT, formatToken, loginKey, openStore, readStdin, type CliIo } from './common.ts';
+import { EXIT, formatToken, isBoundToken, loginKey, openStore, readStdin, type CliIo } from './common.ts';
 import { tokenStatus } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 
@@ -54,6 +54,8 @@ async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
       token = (await store.read(await loginKey(command, store.id, io.env))).token;
     }
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
+    // A DPoP-bound token needs its proof or its refusal: the full path gives either.
+    if (isBoundToken(token)) return false;
     if (command.kind === 'token') io.out.write(formatToken(token, command.output));
     else {
       // kubectl runs us for every command: a cached credential must cost no more than a cached token.

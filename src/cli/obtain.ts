@@ -99,6 +99,7 @@ export async function obtainToken(command: LoginChoice, io: CliIo, options: Obta
       clientId: exchange ? undefined : command.clientId,
       clientSecret: exchange ? undefined : clientSecret(command, io),
       scope: exchange ? undefined : command.scope,
+      dpop: command.dpop,
       account: accountOfKey(key),
       exchangeFrom: exchange ? { issuer: command.exchangeFrom ?? '', clientId: command.clientId ?? '', clientSecret: clientSecret(command, io), scope: command.scope, audience: command.audience } : undefined,
       store,

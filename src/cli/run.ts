@@ -5,7 +5,7 @@ import { joinUrl, normalizeHost } from '../protocol/host.ts';
 import { nowSeconds, tokenStatus } from '../protocol/token.ts';
 import { clearStore, listLogins, removeToken, storedToken, type TokenStoreBackend } from '../adapters/store/contract.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
-import { EXIT, formatToken, loginKey, openStore, serverKey, type CliIo } from './common.ts';
+import { EXIT, formatProof, formatToken, loginKey, openStore, serverKey, type CliIo } from './common.ts';
 import { clientSecret, obtainToken, serverLabel } from './obtain.ts';
 import { rememberAccount } from '../adapters/store/accounts.ts';
 import { accountOfKey, DEFAULT_ACCOUNT, serverOfKey, storeKey, withAccount } from '../protocol/store-key.ts';
@@ -94,7 +94,7 @@ async function logout(command: LoginChoice, io: CliIo): Promise<number> {
 
 async function login(command: Extract<Command, { kind: 'token' }>, io: CliIo): Promise<number> {
   const { token } = await obtainToken(command, io);
-  io.out.write(formatToken(token, command.output));
+  io.out.write(command.proof ? await formatProof(token, command.proof.method, command.proof.url) : formatToken(token, command.output));
   return EXIT.ok;
 }
 

@@ -54,8 +54,8 @@ export function hostKey(host: string, options: { account?: string | undefined; s
  * clients, scope sets or accounts never overwrite each other. It cannot
  * collide with a host key.
  */
-export function providerKey(issuer: string, clientId: string, scope: readonly string[], account?: string): string {
-  return `${PROVIDER_KEY_PREFIX}${issuer}#client_id=${encodeURIComponent(clientId)}&scope=${encodeURIComponent([...scope].sort().join(' '))}${suffix([['account', namedAccount(account)]], '&')}`;
+export function providerKey(issuer: string, clientId: string, scope: readonly string[], account?: string, dpop = false): string {
+  return `${PROVIDER_KEY_PREFIX}${issuer}#client_id=${encodeURIComponent(clientId)}&scope=${encodeURIComponent([...scope].sort().join(' '))}${suffix([['proof', dpop ? 'dpop' : undefined], ['account', namedAccount(account)]], '&')}`;
 }
 
 /** The store key for `hostOrKey`: a provider key as it is, else the normalised host with its `#...` part kept. */

@@ -57,7 +57,7 @@ function invalid(message: string, body: unknown, status?: number): AuthError {
  * `expires_in`) into a {@link Token}. Throws `invalid_response` when the body
  * is not a token, or when the token has already expired.
  */
-export function parseTokenResponse(body: unknown, now: number = nowSeconds(), status?: number): Token {
+export function parseTokenResponse(body: unknown, now: number = nowSeconds(), status?: number, options: { dpop?: boolean } = {}): Token {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Expected a JSON object.', body, status);
   const record = body as Record<string, unknown>;
   const accessToken = record.access_token;
@@ -70,7 +70,12 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
   const scope = record.scope;
   if (scope !== undefined && scope !== null && typeof scope !== 'string') throw invalid('scope is not a string.', body, status);
   const tokenType = typeof record.token_type === 'string' && record.token_type !== '' ? record.token_type : 'Bearer';
-  if (tokenType.toLowerCase() !== 'bearer') throw invalid(`The token_type is ${JSON.stringify(tokenType)}; only Bearer tokens can be used.`, body, status);
+  const accepted = options.dpop ? 'dpop' : 'bearer';
+  if (tokenType.toLowerCase() !== accepted) {
+    throw invalid(options.dpop
+      ? `The token_type is ${JSON.stringify(tokenType)}, not DPoP: the provider did not bind the token to the key, so it was refused.`
+      : `The token_type is ${JSON.stringify(tokenType)}; only Bearer tokens can be used${tokenType.toLowerCase() === 'dpop' ? ' without a DPoP key (log in with dpop / --dpop)' : ''}.`, body, status);
+  }
   const expires = absoluteExpiry(record, '', now) ?? Math.floor(now + DEFAULT_LIFETIME);
   if (expires <= now) {
     throw new AuthError('invalid_response', `The server sent an access token that had already expired (${Math.round(now - expires)} s ago by this machine's clock), so it was not used. ` +
@@ -85,7 +90,7 @@ export function parseTokenResponse(body: unknown, now: number = nowSeconds(), st
     refresh_token: hasRefresh ? refreshToken : '',
     refresh_expires: refreshExpires,
     scope: typeof scope === 'string' ? scope : '',
-    headers: { Authorization: `Bearer ${accessToken}` },
+    headers: { Authorization: `${options.dpop ? 'DPoP' : 'Bearer'} ${accessToken}` },
   };
 }
 
@@ -127,17 +132,29 @@ export function tokenFromStored(value: unknown): Token | undefined {
   if (typeof record.access_token !== 'string' || !isBearerToken(record.access_token) || expires === undefined) return undefined;
   const refreshToken = typeof record.refresh_token === 'string' ? record.refresh_token : '';
   const now = nowSeconds();
+  const tokenType = typeof record.token_type === 'string' ? record.token_type : 'Bearer';
+  const dpop = tokenType.toLowerCase() === 'dpop';
+  const dpopKey = dpop ? stringRecord(record.dpop_key) : undefined;
+  if (dpop && dpopKey === undefined) return undefined; // A bound token without its key can prove nothing.
   return {
     access_token: record.access_token,
-    token_type: typeof record.token_type === 'string' ? record.token_type : 'Bearer',
+    token_type: tokenType,
     expires: clampExpiry(expires, now),
     refresh_token: refreshToken,
     refresh_expires: refreshToken === '' ? 0 : clampExpiry(numberOf(record.refresh_expires) ?? 0, now),
     scope: typeof record.scope === 'string' ? record.scope : '',
-    headers: { Authorization: `Bearer ${record.access_token}` },
+    headers: { Authorization: `${dpop ? 'DPoP' : 'Bearer'} ${record.access_token}` },
+    ...(dpopKey === undefined ? {} : { dpop_key: dpopKey }),
     ...(typeof record.id_token === 'string' && record.id_token !== '' ? { id_token: record.id_token } : {}),
     ...whoField(record.who),
   };
+}
+
+/** An object of strings (a JWK), or undefined. */
+function stringRecord(value: unknown): Readonly<Record<string, string>> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  return entries.length > 0 && entries.every(([, inner]) => typeof inner === 'string') ? Object.freeze(Object.fromEntries(entries) as Record<string, string>) : undefined;
 }
 
 /** Longest name or subject of an identity kept: a claim is shown in listings, never a page of text. */

@@ -9,7 +9,9 @@ import { identityFromClaims } from '../protocol/identity.ts';
 import { shellQuote } from '../protocol/shell.ts';
 import { mergeRefreshed, nowSeconds, parseTokenResponse } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
+import { chooseDpopAlgorithm } from '../protocol/dpop.ts';
 import type { Client } from './client/client.ts';
+import type { DpopKey } from './client/dpop.ts';
 import type { ClientOptions } from './client/options.ts';
 
 /** How to reach a standard provider. */
@@ -25,15 +27,19 @@ export interface ProviderSettings {
   client?: Omit<ClientOptions, 'clientSecret'> | undefined;
   /** A named account (its own store entry); none: the default account. */
   account?: string | undefined;
+  /** Bind the login's tokens to a key of its own (DPoP, RFC 9449): its own store entry, and a provider without DPoP is an error. */
+  dpop?: boolean | undefined;
 }
 
 /** Refresh tokens whose lifetime the provider does not say are assumed to live this long (a rejection still ends them). */
 export const UNKNOWN_REFRESH_LIFETIME = 30 * 24 * 3600;
 
 
-function toToken(response: TokenResponse): Token {
+/** The token of a response; `dpopKey` is the private JWK of the key it is bound to (DPoP), kept with it. */
+function toToken(response: TokenResponse, dpopKey?: Readonly<Record<string, string>>): Token {
   const now = nowSeconds();
-  const token = parseTokenResponse(response, now);
+  const token = parseTokenResponse(response, now, undefined, { dpop: dpopKey !== undefined });
+  if (dpopKey) token.dpop_key = dpopKey;
   if (token.refresh_token !== '' && response.refresh_expires_in === undefined && response.refresh_expires === undefined) {
     token.refresh_expires = Math.floor(now + UNKNOWN_REFRESH_LIFETIME);
   }
@@ -55,7 +61,7 @@ export function loginPrompt(scope: readonly string[], chooseAccount: boolean, su
 /** A {@link Backend} for a standard provider; discovery happens on first use (and is cached in `cacheFolder`). */
 export function providerBackend(settings: ProviderSettings, options: { cacheFolder?: string | undefined; timeout?: number | undefined; fetch?: typeof globalThis.fetch | undefined }): Backend {
   const scope = scopeList(settings.scope ?? DEFAULT_PROVIDER_SCOPE);
-  const key = providerKey(settings.issuer, settings.clientId, scope, settings.account);
+  const key = providerKey(settings.issuer, settings.clientId, scope, settings.account, settings.dpop === true);
   let client: Promise<Client> | undefined;
   const getClient = () => {
     client ??= import('./client/client.ts').then(({ Client }) => Client.discover(settings.issuer, settings.clientId, {
@@ -69,33 +75,61 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
     return client;
   };
   let pending: AuthCodeFlow | undefined;
+  /** The key of the login in progress (DPoP), and its private JWK: made when it starts, stored with its token. */
+  let loginKey: { key: DpopKey; jwk: Readonly<Record<string, string>> } | undefined;
+  /** The client for a request with `dpop` (the provider's client, with the key of the login or of the stored token). */
+  const clientWith = async (dpop: DpopKey | undefined): Promise<Client> => {
+    const c = await getClient();
+    if (!dpop) return c;
+    const { Client } = await import('./client/client.ts');
+    return new Client(c.configuration, c.clientId, { ...c.options, dpop });
+  };
+  const newLoginKey = async (): Promise<DpopKey | undefined> => {
+    loginKey = undefined;
+    if (!settings.dpop) return undefined;
+    const c = await getClient();
+    const { exportDpopKey, generateDpopKey } = await import('./client/dpop.ts');
+    const key = await generateDpopKey(chooseDpopAlgorithm(c.configuration.dpop_signing_alg_values_supported, settings.issuer));
+    loginKey = { key, jwk: exportDpopKey(key) as Record<string, string> };
+    return key;
+  };
+  const storedKey = async (stored: Token | undefined): Promise<DpopKey | undefined> => {
+    if (!stored?.dpop_key) return undefined;
+    const { dpopKeyFromJwk } = await import('./client/dpop.ts');
+    return dpopKeyFromJwk(stored.dpop_key);
+  };
   return {
     key,
-    command: `oidc-auth --issuer ${shellQuote(settings.issuer)} --client-id ${shellQuote(settings.clientId)}${settings.scope ? ` --scope ${shellQuote(scope.join(' '))}` : ''}${namedAccount(settings.account) ? ` --account ${settings.account}` : ''}`,
+    command: `oidc-auth --issuer ${shellQuote(settings.issuer)} --client-id ${shellQuote(settings.clientId)}${settings.scope ? ` --scope ${shellQuote(scope.join(' '))}` : ''}${settings.dpop ? ' --dpop' : ''}${namedAccount(settings.account) ? ` --account ${settings.account}` : ''}`,
     async requestDeviceCode(signal) {
-      return (await getClient()).initiateDeviceFlow({ scope, signal });
+      return (await clientWith(await newLoginKey())).initiateDeviceFlow({ scope, signal });
     },
     async pollDeviceToken(deviceCode, signal) {
-      return toToken(await (await getClient()).obtainToken(DEVICE_GRANT_TYPE, { device_code: deviceCode }, { signal }));
+      const login = loginKey;
+      return toToken(await (await clientWith(login?.key)).obtainToken(DEVICE_GRANT_TYPE, { device_code: deviceCode }, { signal }), login?.jwk);
     },
     async refresh(refreshToken, stored, signal) {
-      const c = await getClient();
+      // A DPoP-bound refresh token is refreshed with the key it is bound to (RFC 9449 5).
+      const dpop = await storedKey(stored);
+      const c = await clientWith(dpop);
       const { decodeJwt } = await import('jose');
       c.setFirstIdTokenClaims(stored?.id_token ? decodeJwt(stored.id_token) : undefined);
-      const fresh = toToken(await c.obtainTokenByRefreshToken(refreshToken, { signal }));
+      const fresh = toToken(await c.obtainTokenByRefreshToken(refreshToken, { signal }), dpop ? stored?.dpop_key : undefined);
       return mergeRefreshed(stored ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
     },
     callback: { ports: settings.redirectPorts ?? [0], fallbackToAnyPort: true, hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
     async loginUrl(redirectUri, _signal, options) {
-      const c = await getClient();
+      const dpop = await newLoginKey();
+      const c = await clientWith(dpop);
       const supported = c.configuration.prompt_values_supported;
-      pending = c.initiateAuthCodeFlow({ redirectUri, scope, prompt: loginPrompt(scope, options?.chooseAccount === true, Array.isArray(supported) ? supported : undefined) });
+      // dpop_jkt binds the authorization code to the login's key (RFC 9449 10).
+      pending = c.initiateAuthCodeFlow({ redirectUri, scope, prompt: loginPrompt(scope, options?.chooseAccount === true, Array.isArray(supported) ? supported : undefined), ...(dpop ? { extra: { dpop_jkt: dpop.thumbprint } } : {}) });
       return pending.authUri;
     },
     async identify(token, signal) {
       try {
-        const c = await getClient();
-        return c.configuration.userinfo_endpoint ? identityFromClaims(await c.userinfo(token.access_token, { signal })) : undefined;
+        const c = await clientWith(await storedKey(token));
+        return c.configuration.userinfo_endpoint ? identityFromClaims(await c.userinfo(token.access_token, { signal, tokenType: token.token_type })) : undefined;
       } catch {
         return undefined; // Who logged in is shown where it can be told, never required.
       }
@@ -104,7 +138,8 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
       const flow = pending;
       if (!flow) throw new AuthError('state_mismatch', 'A login callback arrived but no login is in progress. Start the login again.');
       pending = undefined;
-      return toToken(await (await getClient()).obtainTokenByAuthCodeFlow(flow, { ...params }, { signal }));
+      const login = loginKey;
+      return toToken(await (await clientWith(login?.key)).obtainTokenByAuthCodeFlow(flow, { ...params }, { signal }), login?.jwk);
     },
   };
 }

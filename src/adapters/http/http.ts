@@ -11,6 +11,10 @@ export interface HttpResponse {
   /** `Retry-After` in seconds, and `Location`, when the server sent them. */
   retryAfter?: number | undefined;
   location?: string | undefined;
+  /** The `DPoP-Nonce` header (RFC 9449 8), as sent. */
+  dpopNonce?: string | undefined;
+  /** The `WWW-Authenticate` header of a refusal, as sent. */
+  wwwAuthenticate?: string | undefined;
 }
 
 /** `Retry-After` as seconds (delta-seconds or an HTTP date), capped at a day. */
@@ -135,6 +139,8 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       text,
       retryAfter: retryAfterSeconds(response.headers.get('retry-after')),
       location: response.headers.get('location') ?? undefined,
+      dpopNonce: response.headers.get('dpop-nonce') ?? undefined,
+      wwwAuthenticate: response.headers.get('www-authenticate') ?? undefined,
     };
   } catch (error) {
     const failure = await transportError(error, url, options, deadline);

@@ -3,7 +3,8 @@
 // revocation, userinfo and the end-session URL. The grants that take more
 // than one request are in grants.ts; the way to the provider in transport.ts.
 import type { JWTPayload } from 'jose';
-import { postForm, request, type HttpOptions } from '../../adapters/http/http.ts';
+import { postForm, type HttpOptions } from '../../adapters/http/http.ts';
+import { isDpopTokenType } from '../../protocol/dpop.ts';
 import { AuthError } from '../../errors.ts';
 import { sanitizingInspector } from '../../protocol/inspection.ts';
 import {
@@ -82,6 +83,11 @@ export class Client {
     const endpoint = this.#transport.endpoint('token_endpoint');
     const { body, status } = await this.#transport.post(endpoint, form, `The token request (${grantType})`, options.signal);
     const response = parseOAuthTokenResponse(body, status);
+    if (this.options.dpop && !isDpopTokenType(response.token_type)) {
+      // RFC 9449 5: a token asked for with a proof must be bound to the key; a bearer token in its place is a downgrade.
+      throw new AuthError('invalid_response', `The provider answered a DPoP request with a ${JSON.stringify(response.token_type)} token, not a DPoP-bound one, so it was refused (a bearer token is worth as much to whoever copies it). ` +
+        'Check that the provider binds tokens for this client (DPoP enabled), or log in without DPoP.', { status });
+    }
     if (response.id_token !== undefined && !this.options.skipIdTokenValidation) {
       // jose loads on the first ID token, not at import.
       const { validateIdToken } = await import('./id-token.ts');
@@ -255,8 +261,8 @@ export class Client {
    * The userinfo claims for an access token.
    * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#UserInfo | OpenID Connect Core 1.0, 5.3}
    */
-  async userinfo(accessToken: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
-    const response = await request('GET', this.#transport.endpoint('userinfo_endpoint'), undefined, { ...this.#transport.http, headers: { authorization: `Bearer ${accessToken}` }, signal: options.signal });
+  async userinfo(accessToken: string, options: { signal?: AbortSignal; tokenType?: string } = {}): Promise<Record<string, unknown>> {
+    const response = await this.#transport.resource('GET', this.#transport.endpoint('userinfo_endpoint'), accessToken, options.tokenType, options.signal);
     const claims = successJson(response.status, response.text, 'The userinfo request', response);
     if (this.#firstIdToken?.sub !== undefined && claims.sub !== this.#firstIdToken.sub) {
       throw new AuthError('invalid_response', 'The userinfo sub differs from the ID token\'s sub (OIDC Core 5.3.2); do not use these claims.');

@@ -6,6 +6,7 @@ import type { AuthError } from '../../errors.ts';
 import type { Inspector } from '../../protocol/inspection.ts';
 import { DEVICE_GRANT_TYPE, type TokenResponse } from '../../protocol/oauth.ts';
 import type { DeviceCode } from '../../types.ts';
+import type { DpopKey } from './dpop.ts';
 import type { MetadataCacheOptions } from './metadata-cache.ts';
 
 /**
@@ -85,6 +86,14 @@ export interface ClientOptions {
    * promise actor (input: grant and endpoint; output: the response), secrets removed.
    */
   inspect?: Inspector | undefined;
+  /**
+   * Bind tokens to this key (DPoP, RFC 9449): every token, device and pushed
+   * authorization request carries a proof signed with it, and a token
+   * response that is not `token_type: DPoP` is refused. Make one with
+   * `generateDpopKey()`; keep it for the refresh token's life.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc9449 | RFC 9449}
+   */
+  dpop?: DpopKey | undefined;
 }
 
 /** A device authorization in progress (RFC 8628 3.2), with oauth2cli's `expires_at` and the current `interval`. */

@@ -3,9 +3,11 @@
 // assertions), form POSTs whose errors never carry what was sent, and the
 // provider's keys for ID-token validation.
 import type { JSONWebKeySet } from 'jose';
-import { postForm, type HttpOptions } from '../../adapters/http/http.ts';
+import { postForm, request, type HttpOptions, type HttpResponse } from '../../adapters/http/http.ts';
 import { AuthError, secretValues } from '../../errors.ts';
 import { parseKeySet, scopeList, successJson, type ProviderMetadata } from '../../protocol/oauth.ts';
+import { asksForDpopNonce, isDpopTokenType } from '../../protocol/dpop.ts';
+import { rememberDpopNonce, signDpopProof, type DpopKey } from './dpop.ts';
 import { cachedJson } from './metadata-cache.ts';
 import { basicHeader, signJwtAssertion, type AuthRequestOptions, type ClientAuthMethod, type ClientOptions } from './options.ts';
 
@@ -85,13 +87,41 @@ export class ClientTransport {
 
   async send(endpoint: string, sent: Record<string, string>, headers: Record<string, string>, what: string, signal?: AbortSignal): Promise<{ body: Record<string, unknown>; status: number }> {
     try {
-      const response = await postForm(endpoint, sent, { ...this.http, headers, signal });
+      const response = await this.withDpop(this.options.dpop, 'POST', endpoint, undefined, (proof) => postForm(endpoint, sent, { ...this.http, headers: { ...headers, ...proof }, signal }));
       return { body: successJson(response.status, response.text, what, response), status: response.status };
     } catch (error) {
       // Whatever the request carried (codes, tokens, assertions, secrets) never comes back in an error.
       const secrets = [...secretValues(sent), ...(this.options.clientSecret ? [this.options.clientSecret] : [])];
       throw error instanceof AuthError ? error.withoutSecrets(secrets) : error;
     }
+  }
+
+  /**
+   * Send `attempt` with a fresh DPoP proof when there is a key (none: as it
+   * is). A server that answers `use_dpop_nonce` with a usable `DPoP-Nonce`
+   * gets the request once more, with a proof carrying it (RFC 9449 8, 9).
+   */
+  async withDpop(key: DpopKey | undefined, method: string, url: string, accessToken: string | undefined, attempt: (proof: Record<string, string>) => Promise<HttpResponse>): Promise<HttpResponse> {
+    if (!key) return attempt({});
+    const once = async () => {
+      const response = await attempt({ dpop: await signDpopProof(key, method, url, accessToken) });
+      return { response, fresh: rememberDpopNonce(key, url, response.dpopNonce) };
+    };
+    const first = await once();
+    const wantsNonce = (first.response.status === 400 && /"error"\s*:\s*"use_dpop_nonce"/.test(first.response.text)) || (first.response.status === 401 && asksForDpopNonce(first.response.wwwAuthenticate));
+    if (!wantsNonce) return first.response;
+    if (!first.fresh) {
+      throw new AuthError('invalid_response', `${new URL(url).origin} asked for a DPoP nonce (use_dpop_nonce) but sent no usable DPoP-Nonce header, so the request cannot be proven. Report it to the provider's operators.`, { status: first.response.status });
+    }
+    return (await once()).response;
+  }
+
+  /** A request to a resource of the provider (userinfo) with an access token: a DPoP proof for a DPoP token. */
+  resource(method: 'GET' | 'POST', url: string, accessToken: string, tokenType: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
+    const dpop = isDpopTokenType(tokenType) ? this.options.dpop : undefined;
+    if (isDpopTokenType(tokenType) && !dpop) throw new AuthError('settings_conflict', 'This is a DPoP-bound access token, and the client has no DPoP key (dpop) to prove it with.');
+    const authorization = `${dpop ? 'DPoP' : 'Bearer'} ${accessToken}`;
+    return this.withDpop(dpop, method, url, accessToken, (proof) => request(method, url, undefined, { ...this.http, headers: { authorization, ...proof }, signal }));
   }
 
   /** Keys for ID-token validation: cached, refetched once for an unknown kid. */
