@@ -79,6 +79,16 @@ export interface ServerOptions {
    * @see {@link https://www.rfc-editor.org/rfc/rfc9449 | RFC 9449}
    */
   dpop?: boolean | undefined;
+  /**
+   * With `issuer`: push the code login's parameters to the provider (PAR),
+   * so that the browser's address carries only `client_id` and
+   * `request_uri`. Done without asking when the provider's metadata says
+   * `require_pushed_authorization_requests`; ask for it when only your
+   * client is required to (the provider then refuses other logins).
+   * @default false
+   * @see {@link https://www.rfc-editor.org/rfc/rfc9126 | RFC 9126}
+   */
+  par?: boolean | undefined;
   /** Seconds one HTTP request may take. @default 30 */
   requestTimeout?: number | undefined;
   /**
@@ -165,12 +175,13 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
     const dpop = options.dpop === true;
     const account = chooseAccount(options.account, () => providerKey(issuer, clientId, scopeList(options.scope ?? DEFAULT_PROVIDER_SCOPE), undefined, dpop), store.id, env);
     const backend = providerBackend(
-      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account, dpop },
+      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account, dpop, par: options.par === true },
       { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
     );
-    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch, dpop };
+    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch, dpop, par: options.par === true };
     return { backend, store, fingerprint: fingerprint(reach) };
   }
+  if (options.par) throw new TypeError('par goes with issuer + clientId (a standard OpenID provider); a py-oidc-auth server builds its own authorization requests.');
   if (options.dpop) throw new TypeError('dpop goes with issuer + clientId (a standard OpenID provider that binds tokens, RFC 9449); a py-oidc-auth server issues bearer tokens.');
   if (!required(options.host)) {
     throw new TypeError('host is required: the base URL of the py-oidc-auth application server, e.g. https://myapp.example.org (or give issuer + clientId for a standard OpenID provider)');

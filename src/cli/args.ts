@@ -53,6 +53,8 @@ export interface LoginChoice extends StoreChoice {
   audience?: string | undefined;
   /** --dpop: a DPoP-bound login (with --issuer). */
   dpop?: boolean | undefined;
+  /** --par: push the code login's parameters (with --issuer). */
+  par?: boolean | undefined;
 }
 
 /** What the command line asks for. */
@@ -108,6 +110,7 @@ const OPTIONS = {
   'exchange-from': { type: 'string' },
   audience: { type: 'string' },
   dpop: { type: 'boolean' },
+  par: { type: 'boolean' },
   'dpop-proof': { type: 'string' },
   'api-version': { type: 'string' },
   user: { type: 'string' },
@@ -232,6 +235,7 @@ export function parseCommandLine(argv: string[]): Command {
     }
   }
   if (values.dpop && values.issuer === undefined) throw new UsageError('--dpop goes with --issuer (a standard OpenID provider that binds tokens, RFC 9449)');
+  if (values.par && values.issuer === undefined) throw new UsageError('--par goes with --issuer (a standard OpenID provider, RFC 9126)');
   if (verb === 'switch') {
     if (switchTo === undefined) throw new UsageError('switch needs a server and an account: oidc-auth switch https://myapp.example.org work (or "default")');
     if (values.account !== undefined) throw new UsageError('switch takes the account as its last argument, not --account');
@@ -289,6 +293,7 @@ export function parseCommandLine(argv: string[]): Command {
     exchangeFrom,
     audience: values.audience,
     dpop: values.dpop === true ? true : undefined,
+    par: values.par === true ? true : undefined,
   };
   if (verb === 'logout') return { kind: 'logout', ...login };
   if (verb === 'switch') return { kind: 'switch', ...login, account: switchTo ?? '' };

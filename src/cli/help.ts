@@ -31,6 +31,12 @@ Standard OpenID provider (instead of <host>):
       --client-id ID        the client registered there
       --client-secret-env VAR  read a confidential client's secret from $VAR
       --scope SCOPES        scopes (default "openid offline_access"); repeatable
+      --dpop                tokens bound to a key of this login (DPoP, RFC 9449):
+                            worth nothing without it; its own store entry
+      --dpop-proof METHOD URL  for a --dpop login: print the Authorization and
+                            DPoP headers of one request (| curl -H @- URL)
+      --par                 push the login's parameters (PAR, RFC 9126); done
+                            anyway when the provider requires it
 
 Accounts (any server):
       --account NAME        a named account: its own login and store entry

@@ -100,6 +100,7 @@ export async function obtainToken(command: LoginChoice, io: CliIo, options: Obta
       clientSecret: exchange ? undefined : clientSecret(command, io),
       scope: exchange ? undefined : command.scope,
       dpop: command.dpop,
+      par: command.par,
       account: accountOfKey(key),
       exchangeFrom: exchange ? { issuer: command.exchangeFrom ?? '', clientId: command.clientId ?? '', clientSecret: clientSecret(command, io), scope: command.scope, audience: command.audience } : undefined,
       store,

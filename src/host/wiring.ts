@@ -83,7 +83,8 @@ const callbackServer = fromCallback<CallbackServerCommand, { port?: HostPort | u
       // The provider URL carries the state: it stays in the server, and the person opens the loopback login address.
       // With another account of this server stored, the provider is asked to let the person choose, not to reuse that session.
       const chooseAccount = await otherAccounts(host).then((others) => others.length > 0, () => false);
-      started.setLoginTarget(await backend.loginUrl(started.redirectUri, abort.signal, { chooseAccount }));
+      const renew = backend.renewLoginUrl?.bind(backend);
+      started.setLoginTarget(await backend.loginUrl(started.redirectUri, abort.signal, { chooseAccount }), renew ? () => renew(abort.signal) : undefined);
       if (stopped) return;
       sendBack({ type: 'server.listening', redirectUri: started.redirectUri, loginUrl: started.startUrl });
       // No browser on this machine: the address the browser ended on may be pasted instead, with the same state check.

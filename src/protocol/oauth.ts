@@ -37,10 +37,16 @@ export interface ProviderMetadata {
   grant_types_supported?: string[] | undefined;
   /** The `prompt` values the provider understands, e.g. `login`, `consent`, `select_account`. */
   prompt_values_supported?: string[] | undefined;
+  /** Where authorization requests are pushed (RFC 9126 5). */
+  pushed_authorization_request_endpoint?: string | undefined;
+  /** Whether every authorization request must be pushed (RFC 9126 5); the client then pushes without being asked. */
+  require_pushed_authorization_requests?: boolean | undefined;
+  /** The algorithms DPoP proofs may be signed with (RFC 9449 5.1); absent: no DPoP. */
+  dpop_signing_alg_values_supported?: string[] | undefined;
   [key: string]: unknown;
 }
 
-const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'device_authorization_endpoint', 'revocation_endpoint', 'userinfo_endpoint', 'end_session_endpoint', 'jwks_uri'] as const;
+const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'device_authorization_endpoint', 'revocation_endpoint', 'userinfo_endpoint', 'end_session_endpoint', 'jwks_uri', 'pushed_authorization_request_endpoint'] as const;
 
 function isUrl(value: unknown): value is string {
   if (typeof value !== 'string') return false;
@@ -79,6 +85,15 @@ export function parseProviderMetadata(value: unknown, expectedIssuer: string): P
     }
   }
   return record as ProviderMetadata;
+}
+
+/** A pushed authorization request's answer (RFC 9126 2.2): `request_uri` and its lifetime in seconds. */
+export function parsePushedRequest(body: Record<string, unknown>, status: number): { request_uri: string; expires_in: number } {
+  const { request_uri: uri, expires_in: lifetime } = body;
+  if (typeof uri !== 'string' || uri === '' || typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime <= 0) {
+    throw new AuthError('invalid_response', 'The pushed authorization request was answered without a request_uri and a positive expires_in (RFC 9126 2.2). Report it to the provider\'s operators.', { status, detail: redact(body) });
+  }
+  return { request_uri: uri, expires_in: lifetime };
 }
 
 /** A provider's key set (`jwks_uri`): an object whose `keys` is a list of objects. */

@@ -33,6 +33,12 @@ export interface Backend {
    * `/login`, which redirects there.
    */
   loginUrl(redirectUri: string, signal?: AbortSignal, options?: LoginUrlOptions): Promise<string>;
+  /**
+   * The login URL again when the person opens the loopback `/login`: the
+   * same, or a new one when the old one has expired (a pushed request_uri
+   * lives a minute or so). Absent: the first one serves.
+   */
+  renewLoginUrl?(signal: AbortSignal): Promise<string>;
   exchangeCode(params: CallbackParams, redirectUri: string, signal: AbortSignal): Promise<Token>;
   /** Who a fresh login's token belongs to, when its token does not say (a userinfo request); undefined when the server cannot tell. */
   identify?(token: Token, signal: AbortSignal): Promise<Identity | undefined>;

@@ -29,6 +29,8 @@ export interface ProviderSettings {
   account?: string | undefined;
   /** Bind the login's tokens to a key of its own (DPoP, RFC 9449): its own store entry, and a provider without DPoP is an error. */
   dpop?: boolean | undefined;
+  /** Push the code login's parameters (PAR, RFC 9126); also done when the provider's metadata requires it. */
+  par?: boolean | undefined;
 }
 
 /** Refresh tokens whose lifetime the provider does not say are assumed to live this long (a rejection still ends them). */
@@ -66,6 +68,7 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
   const getClient = () => {
     client ??= import('./client/client.ts').then(({ Client }) => Client.discover(settings.issuer, settings.clientId, {
       ...settings.client,
+      ...(settings.par ? { par: true } : {}),
       clientSecret: settings.clientSecret,
       timeout: options.timeout,
       fetch: options.fetch,
@@ -75,6 +78,8 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
     return client;
   };
   let pending: AuthCodeFlow | undefined;
+  /** The pushed request of the login in progress (PAR). */
+  let pushed: { readonly url: string; renew(): Promise<string> } | undefined;
   /** The key of the login in progress (DPoP), and its private JWK: made when it starts, stored with its token. */
   let loginKey: { key: DpopKey; jwk: Readonly<Record<string, string>> } | undefined;
   /** The client for a request with `dpop` (the provider's client, with the key of the login or of the stored token). */
@@ -118,13 +123,22 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
       return mergeRefreshed(stored ?? { refresh_token: refreshToken, refresh_expires: 0 }, fresh);
     },
     callback: { ports: settings.redirectPorts ?? [0], fallbackToAnyPort: true, hostname: '127.0.0.1', matches: (params) => callbackMatches(params, pending?.state) },
-    async loginUrl(redirectUri, _signal, options) {
+    async loginUrl(redirectUri, signal, options) {
       const dpop = await newLoginKey();
       const c = await clientWith(dpop);
       const supported = c.configuration.prompt_values_supported;
       // dpop_jkt binds the authorization code to the login's key (RFC 9449 10).
       pending = c.initiateAuthCodeFlow({ redirectUri, scope, prompt: loginPrompt(scope, options?.chooseAccount === true, Array.isArray(supported) ? supported : undefined), ...(dpop ? { extra: { dpop_jkt: dpop.thumbprint } } : {}) });
-      return pending.authUri;
+      pushed = undefined;
+      if (!c.pushesAuthorizationRequests) return pending.authUri;
+      // PAR: the parameters go to the provider now (so that a refusal shows at once); the browser gets only client_id and request_uri.
+      const { pushedLogin } = await import('./client/grants.ts');
+      pushed = await pushedLogin(c, pending.authUri, signal);
+      return pushed.url;
+    },
+    async renewLoginUrl() {
+      if (!pending) throw new AuthError('state_mismatch', 'No login is in progress. Start the login again.');
+      return pushed ? pushed.renew() : pending.authUri;
     },
     async identify(token, signal) {
       try {

@@ -19,7 +19,7 @@ export interface CallbackServer {
    */
   startUrl: string;
   /** Where `/login` redirects: the identity provider's URL for this login. */
-  setLoginTarget(url: string): void;
+  setLoginTarget(url: string, renew?: () => Promise<string>): void;
   /** Answer the browser's held callback request with the real outcome. */
   respond(ok: boolean, message: string): Promise<void>;
   /** Stop listening and drop every connection; answers a held request first. */
@@ -152,6 +152,8 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
   let redirectUri = '';
   let listeningPort = 0;
   let loginTarget: string | undefined;
+  /** Asked for the target when the login address is opened (a pushed request may have expired meanwhile). */
+  let renewTarget: (() => Promise<string>) | undefined;
   let held: http.ServerResponse | undefined;
   let accepted = false;
   /** The login address's one-time part, and the cookie its first browser gets. */
@@ -195,14 +197,20 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
           'If you opened it before, finish the login in that window. If not, someone else may have: return to the terminal, cancel and start the login again.');
       }
       loginOpened = true;
-      res.writeHead(302, {
-        location: loginTarget,
-        'set-cookie': `${cookieName()}=${browserSecret}; HttpOnly; SameSite=Lax; Path=/`,
-        'cache-control': 'no-store',
-        'referrer-policy': 'no-referrer',
-        connection: 'close',
+      const target = renewTarget ? renewTarget().then((url) => (loginTarget = url)) : Promise.resolve(loginTarget);
+      return void target.then((location) => {
+        res.writeHead(302, {
+          location,
+          'set-cookie': `${cookieName()}=${browserSecret}; HttpOnly; SameSite=Lax; Path=/`,
+          'cache-control': 'no-store',
+          'referrer-policy': 'no-referrer',
+          connection: 'close',
+        });
+        res.end();
+      }, (error: unknown) => {
+        loginOpened = false; // Nothing was sent to the provider: the person may try again.
+        void send(res, 502, 'The login could not start', `The identity provider could not be asked to start the login (${error instanceof Error ? error.message : String(error)}). Reload this page to try again, or return to the terminal.`);
       });
-      return void res.end();
     }
     if (url.pathname !== '/callback') return void send(res, 404, 'Not found', 'Nothing here.');
     if (accepted) return void send(res, 409, 'Login already finished', 'This login has already received its answer. Return to the terminal.');
@@ -275,8 +283,9 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       port: actual,
       redirectUri,
       startUrl: `http://${hostname}:${actual}/login/${loginSecret}`,
-      setLoginTarget(url) {
+      setLoginTarget(url, renew) {
         loginTarget = url;
+        renewTarget = renew;
       },
       async respond(ok, message) {
         const res = held;

@@ -8,7 +8,7 @@ import { isDpopTokenType } from '../../protocol/dpop.ts';
 import { AuthError } from '../../errors.ts';
 import { sanitizingInspector } from '../../protocol/inspection.ts';
 import {
-  checkAuthCodeResponse, parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata, scopeList, successJson,
+  checkAuthCodeResponse, parseAuthResponse, parseOAuthTokenResponse, parseProviderMetadata, parsePushedRequest, scopeList, successJson,
   type AuthCodeFlow, type ProviderMetadata, type TokenResponse,
 } from '../../protocol/oauth.ts';
 import * as grants from './grants.ts';
@@ -137,6 +137,28 @@ export class Client {
     if (options.maxAge !== undefined) flow.maxAge = options.maxAge;
     if (this.configuration.issuer) flow.issuer = this.configuration.issuer;
     return flow;
+  }
+
+  /** Whether this client pushes its authorization requests: asked for (`par`), or required by the provider's metadata. */
+  get pushesAuthorizationRequests(): boolean {
+    return this.options.par === true || this.configuration.require_pushed_authorization_requests === true;
+  }
+
+  /**
+   * Push the parameters of a flow's authorization URL to the provider
+   * (PAR), with client authentication and, with `dpop`, a proof; resolves
+   * to the URL the browser opens, which carries only `client_id` and
+   * `request_uri`, and the seconds that `request_uri` lives.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc9126#section-2 | RFC 9126 2}
+   */
+  async pushAuthorizationRequest(authUri: string, options: { signal?: AbortSignal } = {}): Promise<{ url: string; expiresIn: number }> {
+    const endpoint = this.#transport.endpoint('pushed_authorization_request_endpoint');
+    const form = Object.fromEntries(new URL(authUri).searchParams);
+    const { body, status } = await this.#transport.post(endpoint, form, 'The pushed authorization request', options.signal);
+    const pushed = parsePushedRequest(body, status);
+    const url = new URL(this.#transport.endpoint('authorization_endpoint'));
+    url.search = new URLSearchParams({ client_id: this.clientId, request_uri: pushed.request_uri }).toString();
+    return { url: url.toString(), expiresIn: pushed.expires_in };
   }
 
   /**

@@ -15,6 +15,26 @@ export interface GrantClient {
   initiateAuthCodeFlow(options: { redirectUri: string; scope?: string | string[]; prompt?: string; loginHint?: string; maxAge?: number }): AuthCodeFlow;
   obtainTokenByAuthCodeFlow(flow: AuthCodeFlow, authResponse: Record<string, string | undefined>, options: { signal?: AbortSignal }): Promise<TokenResponse>;
   obtainToken(grantType: string, fields: Record<string, string | undefined>, options: { scope?: string | string[] | undefined; signal?: AbortSignal | undefined; keepRtInEvent?: boolean }): Promise<TokenResponse>;
+  readonly pushesAuthorizationRequests: boolean;
+  pushAuthorizationRequest(authUri: string, options: { signal?: AbortSignal }): Promise<{ url: string; expiresIn: number }>;
+}
+
+/**
+ * A pushed authorization request (PAR) for `authUri`'s parameters: its URL
+ * now, and a renewal that pushes again once the provider has forgotten it
+ * (a request_uri lives a minute or so; the person may open the login later).
+ */
+export async function pushedLogin(client: Pick<GrantClient, 'pushAuthorizationRequest'>, authUri: string, signal?: AbortSignal): Promise<{ readonly url: string; renew(): Promise<string> }> {
+  let url = '';
+  let until = 0;
+  const push = async () => {
+    const pushed = await client.pushAuthorizationRequest(authUri, { signal });
+    // Renewed a little before it expires: the browser still has to get there.
+    until = Date.now() + Math.max(0, pushed.expiresIn - 5) * 1000;
+    return (url = pushed.url);
+  };
+  await push();
+  return { get url() { return url; }, renew: async () => (Date.now() < until ? url : push()) };
 }
 
 /** `Client.obtainTokenByBrowser`. */
@@ -35,8 +55,10 @@ export async function obtainTokenByBrowser(client: GrantClient, options: Browser
   });
   try {
     flow = client.initiateAuthCodeFlow({ ...options, redirectUri: options.redirectUri ?? server.redirectUri });
-    const authUri = flow.authUri;
-    server.setLoginTarget(authUri);
+    // PAR: the browser gets only client_id and request_uri.
+    const pushed = client.pushesAuthorizationRequests ? await pushedLogin(client, flow.authUri, options.signal) : undefined;
+    const authUri = pushed?.url ?? flow.authUri;
+    server.setLoginTarget(authUri, pushed?.renew);
     const printUrl = () => void process.stderr.write(`To log in, open this URL in a browser:\n  ${server.startUrl}\n`);
     // Not awaited: the browser's page only completes once the callback is answered.
     if (opener === false) printUrl();

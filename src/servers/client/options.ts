@@ -94,6 +94,15 @@ export interface ClientOptions {
    * @see {@link https://www.rfc-editor.org/rfc/rfc9449 | RFC 9449}
    */
   dpop?: DpopKey | undefined;
+  /**
+   * Push authorization requests (PAR, RFC 9126): the login's parameters go
+   * to the provider directly, and the browser gets only `client_id` and
+   * `request_uri`. Also done without asking when the provider's metadata
+   * says `require_pushed_authorization_requests`.
+   * @default false
+   * @see {@link https://www.rfc-editor.org/rfc/rfc9126 | RFC 9126}
+   */
+  par?: boolean | undefined;
 }
 
 /** A device authorization in progress (RFC 8628 3.2), with oauth2cli's `expires_at` and the current `interval`. */
