@@ -180,6 +180,8 @@ const SECRET_KEYS = new Set([
   'refreshtoken', 'accesstoken', 'idtoken', 'codeverifier', 'clientsecret', 'privatekey',
   // a DPoP private key (a JWK) and the proof header
   'dpop_key', 'dpopkey', 'dpop',
+  // a client certificate's secrets
+  'passphrase', 'pfx',
 ]);
 
 /** Keys that hold a secret when their value is a string (`deviceCode` is also the name of the public code object). */

@@ -29,6 +29,7 @@ export { BATCH_VARIABLES } from './adapters/browser/environment.ts';
 export { Client } from './servers/client/client.ts';
 export { generateDpopKey, dpopKeyFromJwk, exportDpopKey, signDpopProof, type DpopKey } from './servers/client/dpop.ts';
 export { DPOP_ALGORITHMS, type DpopAlgorithm } from './protocol/dpop.ts';
+export type { ClientCertificate } from './adapters/http/proxy.ts';
 export {
   DEVICE_FLOW, DEVICE_FLOW_RETRIABLE_ERRORS, GRANT_TYPE_JWT, GRANT_TYPE_SAML2, GRANT_TYPE_TOKEN_EXCHANGE, signJwtAssertion, pkcePair,
   type ClientOptions, type ClientAuthMethod, type AuthRequestOptions, type BrowserLoginOptions, type RefreshOptions, type ObtainingTokensEvent, type DeviceFlowState, type DeviceFlowPending, type SigningKey,

@@ -3,6 +3,7 @@
 // retry once. The token only ever goes to the API's own origins.
 import { authenticate, reauthenticate, type AuthenticateOptions } from './authenticate.ts';
 import { baseUrl } from '../protocol/host.ts';
+import { proxiedFetch } from '../adapters/http/proxy.ts';
 import { asksForDpopNonce, isDpopTokenType } from '../protocol/dpop.ts';
 import type { Token } from '../types.ts';
 import type { AfterResponseHook, BeforeRequestHook } from 'ky';
@@ -15,7 +16,11 @@ export interface AuthenticatedFetchOptions extends AuthenticateOptions {
    * API is not the identity provider.
    */
   origins?: string[] | undefined;
-  /** The transport for the API's requests. @default globalThis.fetch */
+  /**
+   * The transport for the API's requests. @default globalThis.fetch, or with
+   * `client.tlsClientCertificate` a fetch that presents that certificate
+   * (a certificate-bound token is only taken with it, RFC 8705 3)
+   */
   apiFetch?: typeof globalThis.fetch | undefined;
 }
 
@@ -70,7 +75,10 @@ async function askedForNonce(token: Token, url: string, response: Response): Pro
  */
 export function authenticatedFetch(options: AuthenticatedFetchOptions): typeof globalThis.fetch {
   const origins = allowedOrigins(options);
-  const send = options.apiFetch ?? globalThis.fetch;
+  const certificate = options.client?.tlsClientCertificate;
+  const send: typeof globalThis.fetch = options.apiFetch ?? (certificate
+    ? async (input, init) => ((await proxiedFetch(process.env, certificate)) ?? globalThis.fetch)(input, init)
+    : globalThis.fetch);
   return async (input, init) => {
     const request = new Request(input, init);
     if (!origins.has(new URL(request.url).origin)) return send(request);

@@ -55,6 +55,8 @@ export interface LoginChoice extends StoreChoice {
   dpop?: boolean | undefined;
   /** --par: push the code login's parameters (with --issuer). */
   par?: boolean | undefined;
+  /** --client-cert/--client-key or --client-pkcs12 (and --client-passphrase-env): mutual TLS (with --issuer). */
+  certificate?: { certFile?: string | undefined; keyFile?: string | undefined; pkcs12File?: string | undefined; passphraseEnv?: string | undefined } | undefined;
 }
 
 /** What the command line asks for. */
@@ -111,6 +113,10 @@ const OPTIONS = {
   audience: { type: 'string' },
   dpop: { type: 'boolean' },
   par: { type: 'boolean' },
+  'client-cert': { type: 'string' },
+  'client-key': { type: 'string' },
+  'client-pkcs12': { type: 'string' },
+  'client-passphrase-env': { type: 'string' },
   'dpop-proof': { type: 'string' },
   'api-version': { type: 'string' },
   user: { type: 'string' },
@@ -133,6 +139,18 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** The client certificate options, checked for what goes together; undefined when none is given. */
+function certificateChoice(values: { 'client-cert'?: string | undefined; 'client-key'?: string | undefined; 'client-pkcs12'?: string | undefined; 'client-passphrase-env'?: string | undefined }): LoginChoice['certificate'] {
+  const { 'client-cert': certFile, 'client-key': keyFile, 'client-pkcs12': pkcs12File, 'client-passphrase-env': passphraseEnv } = values;
+  if (certFile === undefined && keyFile === undefined && pkcs12File === undefined) {
+    if (passphraseEnv !== undefined) throw new UsageError('--client-passphrase-env goes with --client-key or --client-pkcs12');
+    return undefined;
+  }
+  if (pkcs12File !== undefined && (certFile !== undefined || keyFile !== undefined)) throw new UsageError('--client-pkcs12 holds certificate and key: give it alone, or --client-cert with --client-key');
+  if (pkcs12File === undefined && (certFile === undefined || keyFile === undefined)) throw new UsageError('--client-cert and --client-key go together (or give both in one --client-pkcs12 file)');
+  return { certFile, keyFile, pkcs12File, passphraseEnv };
+}
 
 /** `53100-53105` or `8080,8081` -> the ports, in order. */
 export function parsePorts(text: string): number[] {
@@ -236,6 +254,8 @@ export function parseCommandLine(argv: string[]): Command {
   }
   if (values.dpop && values.issuer === undefined) throw new UsageError('--dpop goes with --issuer (a standard OpenID provider that binds tokens, RFC 9449)');
   if (values.par && values.issuer === undefined) throw new UsageError('--par goes with --issuer (a standard OpenID provider, RFC 9126)');
+  const certificate = certificateChoice(values);
+  if (certificate && values.issuer === undefined) throw new UsageError('--client-cert, --client-key and --client-pkcs12 go with --issuer (mutual TLS with a standard OpenID provider, RFC 8705)');
   if (verb === 'switch') {
     if (switchTo === undefined) throw new UsageError('switch needs a server and an account: oidc-auth switch https://myapp.example.org work (or "default")');
     if (values.account !== undefined) throw new UsageError('switch takes the account as its last argument, not --account');
@@ -294,6 +314,7 @@ export function parseCommandLine(argv: string[]): Command {
     audience: values.audience,
     dpop: values.dpop === true ? true : undefined,
     par: values.par === true ? true : undefined,
+    certificate,
   };
   if (verb === 'logout') return { kind: 'logout', ...login };
   if (verb === 'switch') return { kind: 'switch', ...login, account: switchTo ?? '' };

@@ -37,6 +37,10 @@ Standard OpenID provider (instead of <host>):
                             DPoP headers of one request (| curl -H @- URL)
       --par                 push the login's parameters (PAR, RFC 9126); done
                             anyway when the provider requires it
+      --client-cert FILE --client-key FILE  (or --client-pkcs12 FILE)
+                            mutual TLS (RFC 8705): tls_client_auth and
+                            certificate-bound tokens; --client-passphrase-env
+                            VAR holds the passphrase of an encrypted key
 
 Accounts (any server):
       --account NAME        a named account: its own login and store entry

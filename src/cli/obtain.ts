@@ -1,7 +1,9 @@
 // How every command that needs a token gets one: the cached one, a refresh,
 // or a login shown on stderr (device code with QR code and spinner, or the
 // browser login), with Ctrl-C handled.
+import fs from 'node:fs';
 import { authenticate } from '../api/authenticate.ts';
+import type { ClientCertificate } from '../adapters/http/proxy.ts';
 import { DEFAULT_LOGIN_TIMEOUT } from '../api/settings.ts';
 import type { TokenStoreBackend } from '../adapters/store/contract.ts';
 import { setDebugLogger } from '../debug.ts';
@@ -18,6 +20,23 @@ export function clientSecret(command: LoginChoice, io: CliIo): string | undefine
   const secret = io.env[command.clientSecretEnv];
   if (!secret) throw new UsageError(`--client-secret-env ${command.clientSecretEnv}: that variable is not set`);
   return secret;
+}
+
+/** The client certificate of --client-cert/--client-key or --client-pkcs12 (its passphrase from --client-passphrase-env), read from its files. */
+export function clientCertificate(command: LoginChoice, io: CliIo): ClientCertificate | undefined {
+  const { certFile, keyFile, pkcs12File, passphraseEnv } = command.certificate ?? {};
+  if (certFile === undefined && pkcs12File === undefined) return undefined;
+  const read = (option: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (error) {
+      throw new UsageError(`${option} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+  };
+  const passphrase = passphraseEnv === undefined ? undefined : io.env[passphraseEnv];
+  if (passphraseEnv !== undefined && !passphrase) throw new UsageError(`--client-passphrase-env ${passphraseEnv}: that variable is not set`);
+  if (pkcs12File !== undefined) return { pfx: read('--client-pkcs12', pkcs12File), passphrase };
+  return { cert: read('--client-cert', certFile ?? ''), key: read('--client-key', keyFile ?? ''), passphrase };
 }
 
 /** What the login talks to, for messages: the host, or the issuer and client, and the account when it is not the default. */
@@ -101,6 +120,7 @@ export async function obtainToken(command: LoginChoice, io: CliIo, options: Obta
       scope: exchange ? undefined : command.scope,
       dpop: command.dpop,
       par: command.par,
+      ...(command.certificate ? { client: { tlsClientCertificate: clientCertificate(command, io) } } : {}),
       account: accountOfKey(key),
       exchangeFrom: exchange ? { issuer: command.exchangeFrom ?? '', clientId: command.clientId ?? '', clientSecret: clientSecret(command, io), scope: command.scope, audience: command.audience } : undefined,
       store,

@@ -41,6 +41,8 @@ export interface ProviderMetadata {
   pushed_authorization_request_endpoint?: string | undefined;
   /** Whether every authorization request must be pushed (RFC 9126 5); the client then pushes without being asked. */
   require_pushed_authorization_requests?: boolean | undefined;
+  /** The endpoints to use with a client certificate (RFC 8705 5), by metadata name. */
+  mtls_endpoint_aliases?: Record<string, string> | undefined;
   /** The algorithms DPoP proofs may be signed with (RFC 9449 5.1); absent: no DPoP. */
   dpop_signing_alg_values_supported?: string[] | undefined;
   [key: string]: unknown;

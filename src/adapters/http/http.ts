@@ -2,7 +2,7 @@ import { debug, logUrl } from '../../debug.ts';
 import { AuthError } from '../../errors.ts';
 import { describeNetworkError, isTlsFailure } from '../../protocol/network-error.ts';
 import { bypassesProxy, proxySettings } from '../../protocol/proxy.ts';
-import { proxiedFetch } from './proxy.ts';
+import { proxiedFetch, type ClientCertificate } from './proxy.ts';
 
 /** A response read in full (up to the size cap). */
 export interface HttpResponse {
@@ -33,6 +33,8 @@ export interface HttpOptions {
   fetch?: typeof globalThis.fetch | undefined;
   /** Extra request headers (client authentication, bearer tokens). */
   headers?: Record<string, string> | undefined;
+  /** A client certificate for mutual TLS (RFC 8705). */
+  certificate?: ClientCertificate | undefined;
 }
 
 /** Answers larger than this are refused: no token response is anywhere near it. */
@@ -120,7 +122,7 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
     // Loaded on first use: a run that finds a valid cached token never pays for it.
     const { default: ky } = await import('ky');
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as curl reads them (a caller's own fetch decides for itself).
-    const fetch = options.fetch ?? (await proxiedFetch());
+    const fetch = options.fetch ?? (await proxiedFetch(process.env, options.certificate));
     const response = await ky(url, {
       method,
       body: form === undefined ? undefined : new URLSearchParams(form),

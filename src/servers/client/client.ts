@@ -53,7 +53,7 @@ export class Client {
    */
   static async discover(issuer: string, clientId: string, options: ClientOptions = {}): Promise<Client> {
     const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-    const http: HttpOptions = { timeoutMs: (options.timeout ?? 30) * 1000, fetch: options.fetch };
+    const http: HttpOptions = { timeoutMs: (options.timeout ?? 30) * 1000, fetch: options.fetch, certificate: options.tlsClientCertificate };
     const metadata = await cachedJson(url, 'The discovery document', http, options.cache ?? {}, (body) => parseProviderMetadata(body, issuer));
     return new Client(metadata, clientId, options);
   }
@@ -151,7 +151,12 @@ export class Client {
    * `request_uri`, and the seconds that `request_uri` lives.
    * @see {@link https://www.rfc-editor.org/rfc/rfc9126#section-2 | RFC 9126 2}
    */
-  async pushAuthorizationRequest(authUri: string, options: { signal?: AbortSignal } = {}): Promise<{ url: string; expiresIn: number }> {
+  async pushAuthorizationRequest(authUri: string, options: { signal?: AbortSignal } = {}): Promise<{
+    /** The address the browser opens: the authorization endpoint with `client_id` and `request_uri` only. */
+    url: string;
+    /** Seconds the `request_uri` lives. */
+    expiresIn: number;
+  }> {
     const endpoint = this.#transport.endpoint('pushed_authorization_request_endpoint');
     const form = Object.fromEntries(new URL(authUri).searchParams);
     const { body, status } = await this.#transport.post(endpoint, form, 'The pushed authorization request', options.signal);

@@ -6,6 +6,7 @@ import type { AuthError } from '../../errors.ts';
 import type { Inspector } from '../../protocol/inspection.ts';
 import { DEVICE_GRANT_TYPE, type TokenResponse } from '../../protocol/oauth.ts';
 import type { DeviceCode } from '../../types.ts';
+import type { ClientCertificate } from '../../adapters/http/proxy.ts';
 import type { DpopKey } from './dpop.ts';
 import type { MetadataCacheOptions } from './metadata-cache.ts';
 
@@ -32,7 +33,7 @@ export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token
 export type SigningKey = Exclude<KeyInput, JWK>;
 
 /** How the client proves who it is at the token endpoint. */
-export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt';
+export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth';
 
 /** What `onObtainingTokens` hears after every successful token request. */
 export interface ObtainingTokensEvent {
@@ -52,7 +53,7 @@ export interface ObtainingTokensEvent {
 export interface ClientOptions {
   /** A confidential client's secret. Never logged; sent as the `clientAuthMethod` says. */
   clientSecret?: string | undefined;
-  /** @default 'client_secret_basic' with a secret, 'private_key_jwt' with a private key, else 'none' */
+  /** @default 'client_secret_basic' with a secret, 'private_key_jwt' with a private key, 'tls_client_auth' with a client certificate, else 'none' */
   clientAuthMethod?: ClientAuthMethod | undefined;
   /** For `private_key_jwt`: the client's private key and its algorithm (default RS256). */
   privateKey?: {
@@ -103,6 +104,15 @@ export interface ClientOptions {
    * @see {@link https://www.rfc-editor.org/rfc/rfc9126 | RFC 9126}
    */
   par?: boolean | undefined;
+  /**
+   * A client certificate for mutual TLS (RFC 8705): presented on every
+   * request to the provider, for `tls_client_auth` /
+   * `self_signed_tls_client_auth` and for certificate-bound tokens; the
+   * provider's `mtls_endpoint_aliases` are used while it is set. It goes
+   * through the same transport as proxies. Secret (its key).
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8705 | RFC 8705}
+   */
+  tlsClientCertificate?: ClientCertificate | undefined;
 }
 
 /** A device authorization in progress (RFC 8628 3.2), with oauth2cli's `expires_at` and the current `interval`. */

@@ -24,17 +24,20 @@ export class ClientTransport {
   }
 
   get http(): HttpOptions {
-    return { timeoutMs: (this.options.timeout ?? 30) * 1000, fetch: this.options.fetch };
+    return { timeoutMs: (this.options.timeout ?? 30) * 1000, fetch: this.options.fetch, certificate: this.options.tlsClientCertificate };
   }
 
   endpoint(name: keyof ProviderMetadata & `${string}_endpoint`): string {
-    const url = this.configuration[name];
+    // RFC 8705 5: with a client certificate, the provider's mTLS aliases of its endpoints, where it names them.
+    const aliases = this.options.tlsClientCertificate ? this.configuration.mtls_endpoint_aliases : undefined;
+    const alias = aliases !== null && typeof aliases === 'object' ? (aliases as Record<string, unknown>)[name] : undefined;
+    const url = typeof alias === 'string' && /^https:\/\//.test(alias) ? alias : this.configuration[name];
     if (typeof url !== 'string') throw new AuthError('unsupported_flow', `The provider has no ${name}; this grant or call is not available there.`);
     return url;
   }
 
   get authMethod(): ClientAuthMethod {
-    return this.options.clientAuthMethod ?? (this.options.clientSecret ? 'client_secret_basic' : this.options.privateKey ? 'private_key_jwt' : 'none');
+    return this.options.clientAuthMethod ?? (this.options.clientSecret ? 'client_secret_basic' : this.options.privateKey ? 'private_key_jwt' : this.options.tlsClientCertificate ? 'tls_client_auth' : 'none');
   }
 
   /** Client authentication for a request to `endpoint`: form fields and headers. */
@@ -47,6 +50,11 @@ export class ClientTransport {
     };
     switch (method) {
       case 'none':
+        return { form: { client_id: this.clientId }, headers: {} };
+      case 'tls_client_auth':
+      case 'self_signed_tls_client_auth':
+        // RFC 8705 2: the certificate of the TLS connection is the credential; the form names the client.
+        if (!this.options.tlsClientCertificate) throw new AuthError('invalid_client', `Client authentication ${method} needs a client certificate (tlsClientCertificate, or --client-cert and --client-key).`);
         return { form: { client_id: this.clientId }, headers: {} };
       case 'client_secret_basic':
         return { form: {}, headers: { authorization: basicHeader(this.clientId, needSecret(), true) } };
