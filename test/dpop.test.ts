@@ -167,6 +167,14 @@ describe('DPoP-bound logins at oidc-provider (nonces required)', () => {
     assert.equal(used.status, 200, `${used.headers.get('www-authenticate')}`);
     const replayed = await fetch(url, { headers: { authorization: (lines[0] ?? '').slice('Authorization: '.length), dpop: proof } });
     assert.equal(replayed.status, 401, 'the same proof twice is a replay');
+    // Tools that send a fixed bearer credential get no bound token, and are told what works.
+    for (const tool of [['exec', ...base, '--', 'true'], ['credential', 'kubernetes', ...base], ['credential', 'wlcg', ...base]]) {
+      const run = await runCli(tool, { BEARER_TOKEN_FILE: path.join(dir, 'bt') });
+      assert.equal(run.code, 1, `${tool.slice(0, 2).join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, /DPoP-bound/);
+      assert.equal(run.stdout, '');
+    }
+    assert.equal(fs.existsSync(path.join(dir, 'bt')), false, 'no bearer token file written');
     const usage = await runCli([...base, '--dpop-proof', 'GET']);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /needs the request's full http\(s\) URL/);

@@ -31,7 +31,7 @@ async function cachedGitAnswer(command: Extract<Command, { kind: 'credential'; t
   try {
     const store = await openStore(login);
     const token = (await store.read(await loginKey(login, store.id, io.env))).token;
-    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
+    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid' || isBoundToken(token)) return false;
     io.out.write(formatCredential({ username: command.username, password: token.access_token, expires: token.expires }));
     return true;
   } catch {
