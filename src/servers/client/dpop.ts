@@ -76,6 +76,8 @@ export async function dpopKeyFromJwk(jwk: unknown): Promise<DpopKey> {
 }
 
 const loaded = new Map<string, Promise<DpopKey>>();
+/** jose, loaded on the first proof (a process without DPoP never loads it for this). */
+let jose: Promise<typeof import('jose')> | undefined;
 
 /**
  * The key of a stored DPoP-bound token, loaded once per process and public
@@ -121,7 +123,7 @@ export function rememberDpopNonce(key: DpopKey, url: string, header: string | nu
  * an access token goes with the request.
  */
 export async function signDpopProof(key: DpopKey, method: string, url: string, accessToken?: string): Promise<string> {
-  const { SignJWT } = await import('jose');
+  const { SignJWT } = await (jose ??= import('jose'));
   const { privateKey } = partsOf(key);
   const claims = proofClaims(method, url, { nonce: dpopNonceFor(key, url), ath: accessToken === undefined ? undefined : accessTokenHash(accessToken) });
   return new SignJWT({ ...claims, jti: randomUUID() })
