@@ -3,6 +3,7 @@
 // module only as the JWK the store keeps (exportDpopKey), never in a log,
 // error or inspector event.
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import type * as Jose from 'jose';
 import type { JWK } from 'jose';
 import { AuthError } from '../../errors.ts';
 import { DPOP_ALGORITHMS, parseDpopNonce, proofClaims, type DpopAlgorithm } from '../../protocol/dpop.ts';
@@ -77,7 +78,7 @@ export async function dpopKeyFromJwk(jwk: unknown): Promise<DpopKey> {
 
 const loaded = new Map<string, Promise<DpopKey>>();
 /** jose, loaded on the first proof (a process without DPoP never loads it for this). */
-let jose: Promise<typeof import('jose')> | undefined;
+let jose: Promise<typeof Jose> | undefined;
 
 /**
  * The key of a stored DPoP-bound token, loaded once per process and public
