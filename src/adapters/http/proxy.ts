@@ -14,15 +14,15 @@ import type { Environment } from '../../types.ts';
  */
 export interface ClientCertificate {
   /** The certificate (PEM), with its chain. */
-  cert?: string | Buffer | undefined;
+  cert?: string | Uint8Array | undefined;
   /** Its private key (PEM). Secret. */
-  key?: string | Buffer | undefined;
+  key?: string | Uint8Array | undefined;
   /** Certificate and key as PKCS#12 (`.p12`, `.pfx`). Secret. */
-  pfx?: Buffer | undefined;
+  pfx?: Uint8Array | undefined;
   /** The passphrase of an encrypted key or PKCS#12 file. Secret. */
   passphrase?: string | undefined;
   /** Certificate authorities (PEM) to trust besides the system's. */
-  ca?: string | Buffer | undefined;
+  ca?: string | Uint8Array | undefined;
 }
 
 const fetches = new Map<string, Promise<typeof globalThis.fetch>>();
@@ -48,9 +48,11 @@ async function makeFetch(settings: ProxySettings | undefined, certificate: Clien
   if (certificate) {
     const tls = await import('node:tls');
     const system = typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates];
+    // Bytes as Node's TLS takes them (a Buffer is a Uint8Array; a plain Uint8Array is wrapped, not copied).
+    const bytes = (value: string | Uint8Array | undefined) => (value === undefined || typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     connect = {
-      cert: certificate.cert, key: certificate.key, pfx: certificate.pfx, passphrase: certificate.passphrase,
-      ...(certificate.ca === undefined ? {} : { ca: [...system, String(certificate.ca)] }),
+      cert: bytes(certificate.cert), key: bytes(certificate.key), pfx: bytes(certificate.pfx), passphrase: certificate.passphrase,
+      ...(certificate.ca === undefined ? {} : { ca: [...system, typeof certificate.ca === 'string' ? certificate.ca : Buffer.from(certificate.ca).toString('utf8')] }),
     };
   }
   const dispatcher = settings
