@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import { authenticate, authenticatedFetch, AuthError, Client, generateDpopKey, signDpopProof, TokenStore, type Token } from '../src/index.ts';
+import { authenticate, authenticatedFetch, authHooks, AuthError, Client, generateDpopKey, signDpopProof, TokenStore, type Token } from '../src/index.ts';
 import { KeyringTokenStore } from '../src/keyring.ts';
 import { BASIC_CLIENT, NATIVE_CLIENT, startIdp, type Idp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
@@ -76,7 +76,7 @@ describe('DPoP-bound logins at oidc-provider (nonces required)', () => {
     assert.deepEqual((await store.read(entry[0])).token?.dpop_key, token.dpop_key, 'and read back as it was written');
   });
 
-  it('authenticatedFetch signs each request: the resource server (userinfo) takes it after its nonce challenge; the same token replayed as a bearer token or with another key\'s proof is refused', { timeout: 30_000 }, async () => {
+  it('authenticatedFetch and authHooks sign each request: the resource server (userinfo) takes it after its nonce challenge; the same token replayed as a bearer token or with another key\'s proof is refused', { timeout: 30_000 }, async () => {
     const store = new TokenStore({ path: newStorePath() });
     const options = { issuer: idp.issuer, clientId: NATIVE_CLIENT, dpop: true, store, interactive: true, flow: 'device', openBrowser: false, onDeviceCode: personApproves().onDeviceCode } as const;
     const token = await authenticate(options);
@@ -89,6 +89,11 @@ describe('DPoP-bound logins at oidc-provider (nonces required)', () => {
     const second = await call(`${idp.issuer}/me`);
     assert.equal(second.status, 200);
     assert.deepEqual(api.statuses, [401, 200, 200], 'the nonce is kept: no second challenge');
+
+    // ky with authHooks: its own proof per request, the nonce kept from above.
+    const { default: ky } = await import('ky');
+    const viaKy = await ky.extend({ hooks: authHooks({ ...options, origins: [idp.issuer] }) }).get(`${idp.issuer}/me`).json<{ sub: string }>();
+    assert.equal(viaKy.sub, 'alice');
 
     // The stolen token: read out of the store file, used without the key.
     const copied = (Object.values(JSON.parse(fs.readFileSync(store.path, 'utf8')) as Record<string, { token: { access_token: string } }>)[0])?.token.access_token ?? '';
