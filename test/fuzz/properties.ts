@@ -2,7 +2,7 @@
 // a short round of each in `npm test`; `npm run fuzz` runs 10,000 cases each.
 import fc from 'fast-check';
 import { retryAfterSeconds } from '../../src/adapters/http/http.ts';
-import { parseStoreContent, serializeStoreContent } from '../../src/adapters/store/file-format.ts';
+import { parseStoreContent, serializeStoreContent, storeText } from '../../src/adapters/store/file-format.ts';
 import { AuthError } from '../../src/errors.ts';
 import { callbackMatches, parseCallbackQuery, providerRedirect } from '../../src/protocol/callback.ts';
 import { parseDeviceCodeResponse } from '../../src/protocol/device.ts';
@@ -119,6 +119,17 @@ export const PROPERTIES: FuzzProperty[] = [
     if (!again || JSON.stringify(again.shape === 'hosts' ? Object.keys(again.entries) : again.token) !== JSON.stringify(content.shape === 'hosts' ? Object.keys(content.entries) : content.token)) {
       throw new Error('round trip changed the content');
     }
+  }),
+  property('storeText: the text JSON.stringify(serializeStoreContent(...), 2) gives, also with entry texts kept from an earlier write and keys in both maps', fc.tuple(fc.oneof(fc.jsonValue(), fc.dictionary(fc.oneof(fc.webUrl(), fc.string()), fc.record({ token: tokenLike, stored_at: number }, { requiredKeys: [] }))), fc.dictionary(fc.string(), fc.jsonValue())), ([value, extra]) => {
+    const content = parseStoreContent(value);
+    if (!content) return;
+    const expected = (c: typeof content) => `${JSON.stringify(serializeStoreContent(c), undefined, 2)}\n`;
+    if (storeText(content) !== expected(content)) throw new Error('storeText differs from JSON.stringify');
+    if (content.shape !== 'hosts') return;
+    // A second write with some entries kept (their texts from the first), others beside them, one key in both.
+    const others = { ...content.others, ...extra, ...(Object.keys(content.entries)[0] ? { [Object.keys(content.entries)[0] ?? '']: 'shadowed' } : {}) };
+    const next = { ...content, others };
+    if (storeText(next) !== expected(next)) throw new Error('storeText differs on a second write');
   }),
   property('parseProviderMetadata: the issuer must match exactly', fc.tuple(fc.oneof(fc.jsonValue(), field(['issuer', 'token_endpoint', 'authorization_endpoint', 'jwks_uri', 'grant_types_supported'])), fc.webUrl()), ([value, issuer]) => {
     const metadata = outcome(() => parseProviderMetadata(value, issuer));

@@ -83,14 +83,50 @@ export function parseStoreContent(value: unknown): StoreContent | undefined {
   };
 }
 
+/** One entry as the file holds it: the token with exactly the Python client's fields, the ID token and who logged in beside it. */
+function serializeEntry(entry: StoreEntry): Record<string, unknown> {
+  const { id_token: idToken, who, ...token } = entry.token;
+  return { token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION, ...(idToken ? { id_token: idToken } : {}), ...(who ? { who } : {}) };
+}
+
 /** Serialise back into the shape the file had. */
 export function serializeStoreContent(content: StoreContent): unknown {
   if (content.shape === 'single') return content.token ?? {};
-  const entries = Object.fromEntries(Object.entries(content.entries).map(([host, entry]) => {
-    const { id_token: idToken, who, ...token } = entry.token;
-    return [host, { token, stored_at: entry.stored_at, version: STORE_FORMAT_VERSION, ...(idToken ? { id_token: idToken } : {}), ...(who ? { who } : {}) }];
-  }));
+  const entries = Object.fromEntries(Object.entries(content.entries).map(([host, entry]) => [host, serializeEntry(entry)]));
   return { ...content.others, ...entries };
+}
+
+/** The text of each entry as last written, as a member of the file's object: an entry object is never changed once made, so its text stays right. */
+const memberTexts = new WeakMap<StoreEntry, { key: string; text: string }>();
+
+/** `text`, a JSON value printed with an indent of 2, as the value of `key` one level down. */
+function member(key: string, text: string): string {
+  return `  ${JSON.stringify(key)}: ${text.replace(/\n/g, '\n  ')}`;
+}
+
+/**
+ * The file's text for `content`: exactly `JSON.stringify(serializeStoreContent(content), undefined, 2)`
+ * and a newline, built from the text of each entry, which is kept from the
+ * last write for an unchanged entry. A refresh in a store of thousands of
+ * logins stringifies one entry, not the whole store (bench/growth.ts).
+ */
+export function storeText(content: StoreContent): string {
+  if (content.shape === 'single') return `${JSON.stringify(content.token ?? {}, undefined, 2)}\n`;
+  const entryMember = (key: string, entry: StoreEntry) => {
+    const known = memberTexts.get(entry);
+    if (known?.key === key) return known.text;
+    const text = member(key, JSON.stringify(serializeEntry(entry), undefined, 2));
+    memberTexts.set(entry, { key, text });
+    return text;
+  };
+  const parts: string[] = [];
+  // The order of `{ ...others, ...entries }`: unknown entries first; a key in both has the unknown one's place and the entry's value.
+  for (const [key, value] of Object.entries(content.others ?? {})) {
+    const entry = Object.hasOwn(content.entries, key) ? content.entries[key] : undefined;
+    parts.push(entry ? entryMember(key, entry) : member(key, JSON.stringify(value, undefined, 2)));
+  }
+  for (const [key, entry] of Object.entries(content.entries)) if (!content.others || !Object.hasOwn(content.others, key)) parts.push(entryMember(key, entry));
+  return parts.length === 0 ? '{}\n' : `{\n${parts.join(',\n')}\n}\n`;
 }
 
 const warnedShared = new Set<string>();
@@ -173,26 +209,39 @@ export function ensureStoreFolder(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
 }
 
-type ConfStore = { store: Record<string, unknown> };
+/** A file's `conf`, and the text its next write puts in the file. */
+type ConfStore = { conf: { store: Record<string, unknown> }; next: { text: string } };
 const confs = new Map<string, Promise<ConfStore>>();
 
-/** One `conf` instance per store file (making one reads and parses the file). */
+/**
+ * One `conf` instance per store file. conf is the atomic writer (temporary
+ * file, fsync, rename, mode 0600); the text is ours ({@link storeText}), handed
+ * to it through `serialize`. Reads are ours too (readStoreFile), so conf's own
+ * reading, which it does before every whole-store write for bookkeeping this
+ * store never has, gets nothing to parse: parsing a large store again per
+ * write cost more than the write itself (bench/growth.ts).
+ */
 function confFor(file: string): Promise<ConfStore> {
-  let conf = confs.get(file);
-  if (!conf) {
-    conf = import('conf').then(({ default: Conf }) => new Conf<Record<string, unknown>>({
-      cwd: path.dirname(file),
-      configName: path.basename(file),
-      fileExtension: '',
-      accessPropertiesByDotNotation: false,
-      configFileMode: 0o600,
-      clearInvalidConfig: false,
-      serialize: (value) => `${JSON.stringify(value, undefined, 2)}\n`,
+  let made = confs.get(file);
+  if (!made) {
+    const next = { text: '{}\n' };
+    made = import('conf').then(({ default: Conf }) => ({
+      next,
+      conf: new Conf<Record<string, unknown>>({
+        cwd: path.dirname(file),
+        configName: path.basename(file),
+        fileExtension: '',
+        accessPropertiesByDotNotation: false,
+        configFileMode: 0o600,
+        clearInvalidConfig: false,
+        serialize: () => next.text,
+        deserialize: () => ({}),
+      }),
     }));
-    conf.catch(() => confs.delete(file)); // Made again on the next write.
-    confs.set(file, conf);
+    made.catch(() => confs.delete(file)); // Made again on the next write.
+    confs.set(file, made);
   }
-  return conf;
+  return made;
 }
 
 /**
@@ -205,8 +254,9 @@ export async function writeStoreFile(file: string, content: StoreContent, warn: 
   if (!options.chosen) tightenOwnFolder(path.dirname(file), warn);
   assertWritable(file, 'The token store');
   try {
-    const conf = await confFor(file);
-    conf.store = serializeStoreContent(content) as Record<string, unknown>;
+    const { conf, next } = await confFor(file);
+    next.text = storeText(content);
+    conf.store = {}; // The value conf is given is not what it writes: it writes next.text (see confFor).
   } catch (error) {
     throw new AuthError('store_error', `Cannot write the token store ${file}: ${(error as Error).message}. Check the folder's permissions and free space.`, { cause: error });
   }

@@ -133,10 +133,11 @@ export class TokenStore extends BaseTokenStore {
   async update(change: StoreChange): Promise<StoreVersion | undefined> {
     ensureStoreFolder(this.path);
     return withFileLock(this.lockPath, async () => {
-      // The one read inside the lock (no other process can write until it is released).
-      const version = this.version();
-      const content = this.#read();
-      this.#cache.remember(version, content);
+      // The one read inside the lock (no other process can write until it is released): from memory when the file is
+      // still the version this store last read or wrote (every write replaces the file, so any other writer changes it).
+      const { value: cached, version } = this.#cache.current();
+      // A copy of what the change below edits in place, so that the remembered content stays the file's until the write.
+      const content: StoreContent = cached.shape === 'hosts' && cached.others ? { ...cached, others: { ...cached.others } } : cached;
       const now = nowSeconds();
       const reader = (host: string) => (content.shape === 'single' ? content.token : content.entries[host]?.token);
       const changes = await change(reader);
