@@ -145,10 +145,21 @@ Examples:
   oidc-auth --list
 `;
 
-/** This package's version, from its package.json. */
+/**
+ * This package's version, from its package.json: the nearest one above this
+ * module named oidc-auth-client (src/cli/, dist/cli/ and the bundle's chunks
+ * sit at different depths).
+ */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (let folder = new URL('./', import.meta.url); ; folder = new URL('../', folder)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', folder), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'oidc-auth-client' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // No package.json here: one folder up.
+    }
+    if (folder.pathname === '/' || new URL('../', folder).href === folder.href) return 'unknown';
+  }
 }
 
 /** The output of `--help` or `--version`. */
