@@ -135,7 +135,7 @@ export async function request(method: 'GET' | 'POST', url: string, form: Record<
       ...(fetch ? { fetch } : {}),
     });
     const text = await readCapped(response, url, signal);
-    debug(() => `${method} ${logUrl(url)} -> HTTP ${response.status} (${Math.round(performance.now() - started)} ms${fetch ? ', through the proxy' : ''})`);
+    debug(() => `${method} ${logUrl(url)} -> HTTP ${response.status} (${Math.round(performance.now() - started)} ms${proxyFor(url, options) ? ', through the proxy' : ''}${options.certificate && !options.fetch ? ', with the client certificate' : ''})`);
     return {
       status: response.status,
       text,
