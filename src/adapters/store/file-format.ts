@@ -210,7 +210,7 @@ export function ensureStoreFolder(file: string): void {
 }
 
 /** A file's `conf`, and the text its next write puts in the file. */
-type ConfStore = { conf: { store: Record<string, unknown> }; next: { text: string } };
+type ConfStore = { conf: { store: Record<string, unknown> }; next: { text: string | undefined } };
 const confs = new Map<string, Promise<ConfStore>>();
 
 /**
@@ -224,7 +224,14 @@ const confs = new Map<string, Promise<ConfStore>>();
 function confFor(file: string): Promise<ConfStore> {
   let made = confs.get(file);
   if (!made) {
-    const next = { text: '{}\n' };
+    // Set just before each write and taken by it: a write conf might make of its own accord throws instead of writing a stale text.
+    const next: { text: string | undefined } = { text: undefined };
+    const take = () => {
+      const { text } = next;
+      next.text = undefined;
+      if (text === undefined) throw new Error('conf wrote the token store without a text from this store');
+      return text;
+    };
     made = import('conf').then(({ default: Conf }) => ({
       next,
       conf: new Conf<Record<string, unknown>>({
@@ -234,7 +241,7 @@ function confFor(file: string): Promise<ConfStore> {
         accessPropertiesByDotNotation: false,
         configFileMode: 0o600,
         clearInvalidConfig: false,
-        serialize: () => next.text,
+        serialize: take,
         deserialize: () => ({}),
       }),
     }));
