@@ -226,7 +226,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const chosen = chooseLogin(request, await scan().catch(() => logins()));
     if (typeof chosen !== 'string') return failureAnswer(chosen.error, chosen.info);
     // A DPoP-bound token is worth nothing without its key, and the key stays with the store: it is not served.
-    if (new URLSearchParams(serverOfKey(chosen).split('#')[1] ?? '').get('proof') === 'dpop') {
+    if (optionsOfKey(chosen).dpop === true) {
       return failureAnswer('the login is DPoP-bound', 'Its tokens need a proof signed with a key that stays in the store; use the library (authenticatedFetch) with that store instead of the agent.');
     }
     const wanted = Math.max(0, request.min_valid_period ?? 0);

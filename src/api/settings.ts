@@ -173,12 +173,13 @@ export function resolveSettings(options: ServerOptions, env: Environment = proce
     const issuer = options.issuer.trim();
     const clientId = options.clientId;
     const dpop = options.dpop === true;
+    const par = options.par === true;
     const account = chooseAccount(options.account, () => providerKey(issuer, clientId, scopeList(options.scope ?? DEFAULT_PROVIDER_SCOPE), undefined, dpop), store.id, env);
     const backend = providerBackend(
-      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account, dpop, par: options.par === true },
+      { issuer, clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, account, dpop, par },
       { cacheFolder: defaultMetadataFolder(env), timeout: options.requestTimeout, fetch: options.fetch },
     );
-    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch, dpop, par: options.par === true };
+    const reach = { issuer: options.issuer, clientId: options.clientId, clientSecret: options.clientSecret, scope: options.scope, redirectPorts: options.redirectPorts ?? [options.redirectPort ?? 0], client: options.client, requestTimeout: options.requestTimeout, fetch: options.fetch, dpop, par };
     return { backend, store, fingerprint: fingerprint(reach) };
   }
   if (options.par) throw new TypeError('par goes with issuer + clientId (a standard OpenID provider); a py-oidc-auth server builds its own authorization requests.');

@@ -5,6 +5,7 @@ import { chooseStore, isStoreName, type StoreName } from '../adapters/store/choi
 import { TokenStore } from '../adapters/store/file-store.ts';
 import type { Token } from '../types.ts';
 import { AuthError } from '../errors.ts';
+import { isDpopTokenType } from '../protocol/dpop.ts';
 import { DEFAULT_PROVIDER_SCOPE, hostKey, providerKey, scopeList, withAccount } from '../protocol/store-key.ts';
 import fs from 'node:fs';
 import { accountsFile } from '../adapters/store/paths.ts';
@@ -70,14 +71,14 @@ export function storeArgumentKind(value: string): 'redis' | 'path' | StoreName {
   return isStoreName(name) ? name : 'path';
 }
 
-/** Whether a token is DPoP-bound (RFC 9449): it needs a proof per request, which a fixed header or variable cannot carry. */
-export function isBoundToken(token: Token): boolean {
-  return token.token_type.toLowerCase() === 'dpop';
-}
-
-/** The refusal of a fixed header (or a tool that sends one) for a DPoP-bound token, saying what works instead. */
-export function boundTokenRefusal(what: string): AuthError {
-  return new AuthError('settings_conflict', `This login's token is DPoP-bound: every request needs a proof of its own, which ${what} cannot carry. ` +
+/**
+ * Refuse a DPoP-bound token (RFC 9449) where `what` would carry it: a fixed
+ * header or a tool's bearer credential cannot carry the proof each request
+ * needs. The error says what works instead.
+ */
+export function assertBearer(token: Token, what: string): void {
+  if (!isDpopTokenType(token.token_type)) return;
+  throw new AuthError('settings_conflict', `This login's token is DPoP-bound: every request needs a proof of its own, which ${what} cannot carry. ` +
     'Print both headers for one request with --dpop-proof METHOD URL (e.g. | curl -H @- URL), or use the library\'s authenticatedFetch, which signs each request.');
 }
 
@@ -85,7 +86,7 @@ export function boundTokenRefusal(what: string): AuthError {
 export function formatToken(token: Token, output: OutputKind): string {
   if (output === 'json') return `${JSON.stringify(token, undefined, 2)}\n`;
   if (output === 'header') {
-    if (isBoundToken(token)) throw boundTokenRefusal('a fixed --header');
+    assertBearer(token, 'a fixed --header');
     return `Authorization: ${token.headers.Authorization}\n`;
   }
   return `${token.access_token}\n`;
@@ -93,7 +94,7 @@ export function formatToken(token: Token, output: OutputKind): string {
 
 /** `--dpop-proof METHOD URL`: the two headers of one request with a DPoP-bound token, one per line (`curl -H @-` reads them). */
 export async function formatProof(token: Token, method: string, url: string): Promise<string> {
-  if (!isBoundToken(token) || !token.dpop_key) throw new AuthError('settings_conflict', 'This login\'s token is not DPoP-bound, so it has no proof to print. Use --header.');
+  if (!isDpopTokenType(token.token_type) || !token.dpop_key) throw new AuthError('settings_conflict', 'This login\'s token is not DPoP-bound, so it has no proof to print. Use --header.');
   const { dpopKeyFromJwk, signDpopProof } = await import('../servers/client/dpop.ts');
   const proof = await signDpopProof(await dpopKeyFromJwk(token.dpop_key), method, url, token.access_token);
   return `Authorization: DPoP ${token.access_token}\nDPoP: ${proof}\n`;

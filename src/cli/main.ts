@@ -2,7 +2,8 @@
 // --version) it loads only the argument parser and the store reader, prints
 // and returns. Logins, HTTP, xstate and the terminal UI load only when needed.
 import { parseCommandLine, UsageError, type Command } from './args.ts';
-import { EXIT, formatToken, isBoundToken, loginKey, openStore, readStdin, type CliIo } from './common.ts';
+import { EXIT, formatToken, loginKey, openStore, readStdin, type CliIo } from './common.ts';
+import { isDpopTokenType } from '../protocol/dpop.ts';
 import { tokenStatus } from '../protocol/token.ts';
 import type { Token } from '../types.ts';
 
@@ -31,7 +32,7 @@ async function cachedGitAnswer(command: Extract<Command, { kind: 'credential'; t
   try {
     const store = await openStore(login);
     const token = (await store.read(await loginKey(login, store.id, io.env))).token;
-    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid' || isBoundToken(token)) return false;
+    if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid' || isDpopTokenType(token.token_type)) return false;
     io.out.write(formatCredential({ username: command.username, password: token.access_token, expires: token.expires }));
     return true;
   } catch {
@@ -55,7 +56,7 @@ async function cachedAnswer(command: Command, io: CliIo): Promise<boolean> {
     }
     if (!token || tokenStatus(token, undefined, command.minValidity) !== 'valid') return false;
     // A DPoP-bound token needs its proof or its refusal: the full path gives either.
-    if (isBoundToken(token)) return false;
+    if (isDpopTokenType(token.token_type)) return false;
     if (command.kind === 'token') io.out.write(formatToken(token, command.output));
     else {
       // kubectl runs us for every command: a cached credential must cost no more than a cached token.

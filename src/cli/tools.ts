@@ -13,7 +13,7 @@ import { DEFAULT_EXEC_API_VERSION, EXEC_API_VERSIONS, execCredential, isExecApiV
 import { shellLine, shellQuote } from '../protocol/shell.ts';
 import { bearerTokenFile } from '../protocol/wlcg.ts';
 import { UsageError, type Command, type LoginChoice } from './args.ts';
-import { boundTokenRefusal, EXIT, isBoundToken, readStdin, type CliIo } from './common.ts';
+import { assertBearer, EXIT, readStdin, type CliIo } from './common.ts';
 import { obtainToken } from './obtain.ts';
 
 type ToolCommand = Extract<Command, { kind: 'credential' | 'setup' | 'exec' }>;
@@ -72,7 +72,7 @@ async function kubernetesCredential(command: Extract<ToolCommand, { tool: 'kuber
     ? { interactive: false, why: 'kubectl says the session is not interactive (spec.interactive: false; its stdin is no terminal, or the kubeconfig says interactiveMode: Never)' }
     : decideInteractive(undefined, io.env, { stdin: info.interactive === true || process.stdin.isTTY === true, stderr: process.stderr.isTTY === true });
   const { token } = await obtainToken(command, io, { interactive, stdinIsOurs: info.interactive === true });
-  if (isBoundToken(token)) throw boundTokenRefusal('kubectl\'s bearer credential');
+  assertBearer(token, 'kubectl\'s bearer credential');
   io.out.write(execCredential(apiVersion, token));
   return EXIT.ok;
 }
@@ -93,7 +93,7 @@ async function gitCredential(command: Extract<ToolCommand, { kind: 'credential';
     ? { interactive: false, why: 'GIT_TERMINAL_PROMPT=0 is set' }
     : decideInteractive(undefined, io.env, { stdin: true, stderr: process.stderr.isTTY === true });
   const { token } = await obtainToken(login, io, { interactive, stdinIsOurs: false });
-  if (isBoundToken(token)) throw boundTokenRefusal('a git password');
+  assertBearer(token, 'a git password');
   io.out.write(formatCredential({ username: command.username, password: token.access_token, expires: token.expires }));
   return EXIT.ok;
 }
@@ -125,7 +125,7 @@ async function wlcgFile(command: Extract<ToolCommand, { tool: 'wlcg' }>, io: Cli
   if (uid === undefined) throw new UsageError('credential wlcg needs a POSIX user id (the WLCG discovery rules name files by it); set BEARER_TOKEN_FILE instead');
   const file = bearerTokenFile(io.env, uid);
   const { token } = await obtainToken(command, io);
-  if (isBoundToken(token)) throw boundTokenRefusal('a bearer token file');
+  assertBearer(token, 'a bearer token file');
   writeOwnFileAtomic(file, token.access_token, 'The bearer token file');
   io.out.write(`${file}\n`);
   return EXIT.ok;
@@ -137,7 +137,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 
 /** `exec -- CMD ARGS`: CMD with BEARER_TOKEN set; its exit status (or the signal that ended it) is ours. */
 async function execWithToken(command: Extract<ToolCommand, { kind: 'exec' }>, io: CliIo): Promise<number> {
   const { token } = await obtainToken(command, io);
-  if (isBoundToken(token)) throw boundTokenRefusal('BEARER_TOKEN');
+  assertBearer(token, 'BEARER_TOKEN');
   const [file = '', ...args] = command.argv;
   const child = spawn(file, args, { stdio: 'inherit', env: { ...io.env, BEARER_TOKEN: token.access_token } });
   // A terminal's Ctrl-C reaches the whole foreground group, the command included: passing it on too would send it twice.
