@@ -16,7 +16,7 @@ import { credentialServer, formatCredential, parseCredentialRequest } from '../s
 import { shellLine } from '../src/protocol/shell.ts';
 import { failureAnswer, parseAnswer, readMessage, successAnswer } from '../src/protocol/agent-ipc.ts';
 import { chooseLogin, optionsOfKey, refreshMargin } from '../src/api/agent.ts';
-import { asksForDpopNonce, chooseDpopAlgorithm, isDpopTokenType, MAX_NONCE_LENGTH, parseDpopNonce, proofClaims, proofUrl } from '../src/protocol/dpop.ts';
+import { asksForDpopNonce, chooseDpopAlgorithm, isDpopNonceChallenge, isDpopTokenType, MAX_NONCE_LENGTH, parseDpopNonce, proofClaims, proofUrl } from '../src/protocol/dpop.ts';
 import type { StoredSummary } from '../src/adapters/store/contract.ts';
 import { parseStoreContent, serializeStoreContent } from '../src/adapters/store/file-format.ts';
 
@@ -364,6 +364,13 @@ describe('DPoP rules (RFC 9449)', () => {
     assert.ok(!asksForDpopNonce('DPoP error="invalid_token"'));
     assert.ok(!asksForDpopNonce('Bearer error="invalid_token"'));
     assert.ok(!asksForDpopNonce(null));
+    // The one rule both the token endpoint's client and authenticatedFetch ask.
+    assert.ok(isDpopNonceChallenge(400, { text: '{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}' }));
+    assert.ok(!isDpopNonceChallenge(400, { text: '{"error":"invalid_dpop_proof"}' }));
+    assert.ok(!isDpopNonceChallenge(400, { text: '<html>use_dpop_nonce</html>' }), 'an HTML page that mentions it is no OAuth error');
+    assert.ok(isDpopNonceChallenge(401, { wwwAuthenticate: 'DPoP error="use_dpop_nonce"' }));
+    assert.ok(!isDpopNonceChallenge(401, { text: '{"error":"use_dpop_nonce"}' }), 'a resource server says it in WWW-Authenticate');
+    assert.ok(!isDpopNonceChallenge(500, { text: '{"error":"use_dpop_nonce"}', wwwAuthenticate: 'DPoP error="use_dpop_nonce"' }));
   });
 
   it('token types: DPoP in any case; a DPoP token without a DPoP login, or a bearer one with it, is refused; a stored DPoP token needs its key', () => {

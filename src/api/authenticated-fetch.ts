@@ -4,7 +4,7 @@
 import { authenticate, reauthenticate, type AuthenticateOptions } from './authenticate.ts';
 import { baseUrl } from '../protocol/host.ts';
 import { proxiedFetch } from '../adapters/http/proxy.ts';
-import { asksForDpopNonce, isDpopTokenType } from '../protocol/dpop.ts';
+import { isDpopNonceChallenge, isDpopTokenType } from '../protocol/dpop.ts';
 import type { Token } from '../types.ts';
 import type { AfterResponseHook, BeforeRequestHook } from 'ky';
 
@@ -51,7 +51,7 @@ async function askedForNonce(token: Token, url: string, response: Response): Pro
   if (!isDpopTokenType(token.token_type)) return false;
   const { dpopKeyFor, rememberDpopNonce } = await import('../servers/client/dpop.ts');
   const kept = rememberDpopNonce(await dpopKeyFor(token.dpop_key), url, response.headers.get('dpop-nonce'));
-  return kept && response.status === 401 && asksForDpopNonce(response.headers.get('www-authenticate'));
+  return kept && isDpopNonceChallenge(response.status, { wwwAuthenticate: response.headers.get('www-authenticate') });
 }
 
 /**

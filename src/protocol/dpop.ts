@@ -2,6 +2,7 @@
 // proof's htu is, which nonces a server may hand out, and reading a resource
 // server's challenge. Signing itself lives with the client (servers/client/dpop.ts).
 import { AuthError } from '../errors.ts';
+import { extractOAuthError, parseJson } from './error-response.ts';
 
 /** The algorithms we sign proofs with, in order of preference (both are required of few and offered by most providers). */
 export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'Ed25519'] as const;
@@ -58,6 +59,19 @@ export function parseDpopNonce(header: string | null | undefined): string | unde
  */
 export function asksForDpopNonce(wwwAuthenticate: string | null | undefined): boolean {
   return typeof wwwAuthenticate === 'string' && /(^|,|\s)DPoP\b[^]*\berror\s*=\s*"?use_dpop_nonce"?/i.test(wwwAuthenticate);
+}
+
+/**
+ * Whether an answer asks for a DPoP nonce: an authorization server's 400
+ * with the OAuth error `use_dpop_nonce` in its body (RFC 9449 8), or a
+ * resource server's 401 with `WWW-Authenticate: DPoP error="use_dpop_nonce"` (RFC 9449 9).
+ */
+export function isDpopNonceChallenge(status: number, answer: { text?: string | undefined; wwwAuthenticate?: string | null | undefined }): boolean {
+  if (status === 400 && answer.text !== undefined) {
+    const body = parseJson(answer.text);
+    return body.ok && extractOAuthError(body.value)?.error === 'use_dpop_nonce';
+  }
+  return status === 401 && asksForDpopNonce(answer.wwwAuthenticate);
 }
 
 /** The claims of a proof for one request (the signer adds `jti` and `iat`). */

@@ -6,7 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import { postForm, request, type HttpOptions, type HttpResponse } from '../../adapters/http/http.ts';
 import { AuthError, secretValues } from '../../errors.ts';
 import { parseKeySet, scopeList, successJson, type ProviderMetadata } from '../../protocol/oauth.ts';
-import { asksForDpopNonce, isDpopTokenType } from '../../protocol/dpop.ts';
+import { isDpopNonceChallenge, isDpopTokenType } from '../../protocol/dpop.ts';
 import { rememberDpopNonce, signDpopProof, type DpopKey } from './dpop.ts';
 import { cachedJson } from './metadata-cache.ts';
 import { basicHeader, signJwtAssertion, type AuthRequestOptions, type ClientAuthMethod, type ClientOptions } from './options.ts';
@@ -116,8 +116,7 @@ export class ClientTransport {
       return { response, fresh: rememberDpopNonce(key, url, response.dpopNonce) };
     };
     const first = await once();
-    const wantsNonce = (first.response.status === 400 && /"error"\s*:\s*"use_dpop_nonce"/.test(first.response.text)) || (first.response.status === 401 && asksForDpopNonce(first.response.wwwAuthenticate));
-    if (!wantsNonce) return first.response;
+    if (!isDpopNonceChallenge(first.response.status, first.response)) return first.response;
     if (!first.fresh) {
       throw new AuthError('invalid_response', `${new URL(url).origin} asked for a DPoP nonce (use_dpop_nonce) but sent no usable DPoP-Nonce header, so the request cannot be proven. Report it to the provider's operators.`, { status: first.response.status });
     }
