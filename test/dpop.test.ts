@@ -16,11 +16,15 @@ import { Person } from './fixtures/person.ts';
 import { startScriptedProvider } from './fixtures/scripted-provider.ts';
 import { secretServiceMissing, startSecretService } from './fixtures/secret-service.ts';
 import { personApproves } from './fixtures/world.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli as runCliBare } from './helpers/cli.ts';
+import { privateMetadataCache } from './helpers/metadata-cache.ts';
 import { closedAfterEach } from './helpers/servers.ts';
 
 const track = closedAfterEach();
+/** The CLI with this file's cache folder. */
+const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliBare(args, { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, ...env });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-dpop-'));
+privateMetadataCache();
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const newStorePath = () => path.join(dir, `store-${(n += 1)}.json`);

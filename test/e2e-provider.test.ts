@@ -9,6 +9,9 @@ import { authenticate, DeviceFlow, TokenStore, type AuthError } from '../src/ind
 import { clearMetadataMemory } from '../src/servers/client/metadata-cache.ts';
 import { NATIVE_CLIENT, startIdp, type Idp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
+import { privateMetadataCache } from './helpers/metadata-cache.ts';
+
+privateMetadataCache();
 
 describe('authenticate({ issuer, clientId })', () => {
   let idp: Idp;

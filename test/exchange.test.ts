@@ -11,6 +11,9 @@ import { startBroker } from './fixtures/broker.ts';
 import { NATIVE_CLIENT, startIdp } from './fixtures/idp.ts';
 import { personApproves } from './fixtures/world.ts';
 import { closedAfterEach } from './helpers/servers.ts';
+import { privateMetadataCache } from './helpers/metadata-cache.ts';
+
+privateMetadataCache();
 
 const track = closedAfterEach();
 const AUDIENCE = 'https://apps.example/broker';

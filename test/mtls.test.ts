@@ -17,10 +17,12 @@ import { makeCa, startProxy, type TestCa } from './fixtures/network.ts';
 import { startScriptedProvider } from './fixtures/scripted-provider.ts';
 import { personApproves } from './fixtures/world.ts';
 import { runCli } from './helpers/cli.ts';
+import { privateMetadataCache } from './helpers/metadata-cache.ts';
 import { closedAfterEach } from './helpers/servers.ts';
 
 const track = closedAfterEach();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-mtls-'));
+privateMetadataCache();
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 let ca: TestCa;
@@ -98,7 +100,7 @@ describe('mutual TLS with oidc-provider (RFC 8705)', () => {
       await store.put(entry.host, { ...entry.token, expires: Math.floor(Date.now() / 1000) - 10 });
     };
     const base = ['--issuer', idp.issuer, '--client-id', MTLS_CLIENT, '--store', storePath];
-    const env = { NODE_EXTRA_CA_CERTS: ca.caFile };
+    const env = { NODE_EXTRA_CA_CERTS: ca.caFile, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME };
     await expire();
     const refusedWithout = await runCli(base, env);
     assert.equal(refusedWithout.code, 3, refusedWithout.stderr);

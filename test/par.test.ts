@@ -9,10 +9,12 @@ import { after, describe, it } from 'node:test';
 import { authenticate, AuthError, Client, TokenStore } from '../src/index.ts';
 import { NATIVE_CLIENT, PAR_CLIENT, startIdp } from './fixtures/idp.ts';
 import { Person } from './fixtures/person.ts';
+import { privateMetadataCache } from './helpers/metadata-cache.ts';
 import { closedAfterEach } from './helpers/servers.ts';
 
 const track = closedAfterEach();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-par-'));
+privateMetadataCache();
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const newStore = () => new TokenStore({ path: path.join(dir, `store-${(n += 1)}.json`) });
