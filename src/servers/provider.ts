@@ -100,8 +100,9 @@ export function providerBackend(settings: ProviderSettings, options: { cacheFold
   };
   const storedKey = async (stored: Token | undefined): Promise<DpopKey | undefined> => {
     if (!stored?.dpop_key) return undefined;
-    const { dpopKeyFromJwk } = await import('./client/dpop.ts');
-    return dpopKeyFromJwk(stored.dpop_key);
+    // Loaded once per key, so that the provider's nonce is kept from one refresh to the next (no challenge round trip each time).
+    const { dpopKeyFor } = await import('./client/dpop.ts');
+    return dpopKeyFor(stored.dpop_key);
   };
   return {
     key,

@@ -42,8 +42,11 @@ const WEBCRYPTO: Record<DpopAlgorithm, webcrypto.EcKeyImportParams | webcrypto.A
   Ed25519: { name: 'Ed25519' },
 };
 
+/** jose, loaded on the first key (a process without DPoP never loads it for this). */
+let jose: Promise<typeof Jose> | undefined;
+
 async function handle(alg: DpopAlgorithm, storable: JWK): Promise<DpopKey> {
-  const { calculateJwkThumbprint } = await import('jose');
+  const { calculateJwkThumbprint } = await (jose ??= import('jose'));
   // What a proof needs, and nothing more: the public members of the key.
   const publicJwk: JWK = storable.kty === 'EC' ? { kty: 'EC', crv: storable.crv, x: storable.x, y: storable.y } : { kty: 'OKP', crv: storable.crv, x: storable.x };
   // Signing uses a key that cannot be exported again from this process.
@@ -77,8 +80,6 @@ export async function dpopKeyFromJwk(jwk: unknown): Promise<DpopKey> {
 }
 
 const loaded = new Map<string, Promise<DpopKey>>();
-/** jose, loaded on the first proof (a process without DPoP never loads it for this). */
-let jose: Promise<typeof Jose> | undefined;
 
 /**
  * The key of a stored DPoP-bound token, loaded once per process and public
