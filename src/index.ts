@@ -22,7 +22,7 @@ export { switchAccount } from './api/accounts.ts';
 export { startAgent, type Agent, type AgentOptions, type AgentStatus } from './api/agent.ts';
 export { DEFAULT_ACCOUNT } from './protocol/store-key.ts';
 export type { Presenter } from './host/presenter.ts';
-export type { AuthStateView, AuthStateName, AuthActorRef, AuthActorSnapshot, Unsubscribe } from './host/views.ts';
+export type { AuthStateView, AuthStateName, AuthStateError, AuthActorRef, AuthActorSnapshot, Unsubscribe } from './host/views.ts';
 export type { PublicDeviceCode } from './protocol/device.ts';
 export { normalizeHost } from './protocol/host.ts';
 export { BATCH_VARIABLES } from './adapters/browser/environment.ts';

@@ -2,7 +2,13 @@
 // of xstate's types; this is where a snapshot becomes a view).
 import type { SnapshotFrom } from 'xstate';
 import type { authMachine } from '../machines/auth.machine.ts';
-import type { AuthStateName, AuthStateView } from './views.ts';
+import type { AuthError } from '../errors.ts';
+import type { AuthStateError, AuthStateName, AuthStateView } from './views.ts';
+
+/** An error as the view carries it. */
+function stateError(error: AuthError | undefined): AuthStateError | undefined {
+  return error ? { code: error.code, message: error.message, status: error.status } : undefined;
+}
 
 /**
  * The secret-free view of a snapshot. `askedSince` (Unix seconds) is when the
@@ -28,7 +34,7 @@ export function viewOf(snapshot: SnapshotFrom<typeof authMachine>, askedSince?: 
     expires: context.token?.expires,
     refreshExpires: context.token?.refresh_expires,
     who: context.token?.who,
-    backgroundError: context.freshError ? { code: context.freshError.code, message: context.freshError.message, status: context.freshError.status } : undefined,
-    error: context.error ? { code: context.error.code, message: context.error.message, status: context.error.status } : undefined,
+    backgroundError: stateError(context.freshError),
+    error: stateError(context.error),
   };
 }

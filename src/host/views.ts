@@ -6,6 +6,16 @@ import type { Identity } from '../types.ts';
 /** The lifecycle states, as subscribers see them. */
 export type AuthStateName = 'idle' | 'cached' | 'refreshing' | 'login' | 'awaiting-login-turn' | 'device-polling' | 'code-awaiting-callback' | 'exchanging' | 'refreshing-ahead' | 'authenticated' | 'failed' | 'starting';
 
+/** An {@link AuthError} as a view carries it: code, message and status, no detail or cause. */
+export interface AuthStateError {
+  /** The stable {@link AuthErrorCode}. */
+  code: string;
+  /** What happened and what to do next; no secret. */
+  message: string;
+  /** The HTTP status, where there was one. */
+  status?: number | undefined;
+}
+
 /** A snapshot of a host's lifecycle without any secret: safe to log, render or send to a browser. */
 export interface AuthStateView {
   /** The store key of the login watched: the host, or the server with its account. */
@@ -34,23 +44,9 @@ export interface AuthStateView {
   /** Who is logged in, once authenticated and when it could be told. */
   who?: Identity | undefined;
   /** keepFresh: why the last background refresh failed (the token held is still the one before; it is tried again later). */
-  backgroundError?: {
-    /** The stable {@link AuthErrorCode}. */
-    code: string;
-    /** What happened and what to do next; no secret. */
-    message: string;
-    /** The HTTP status, where there was one. */
-    status?: number | undefined;
-  } | undefined;
+  backgroundError?: AuthStateError | undefined;
   /** On failure. */
-  error?: {
-    /** The stable {@link AuthErrorCode}. */
-    code: string;
-    /** What happened and what to do next; no secret. */
-    message: string;
-    /** The HTTP status, where there was one. */
-    status?: number | undefined;
-  } | undefined;
+  error?: AuthStateError | undefined;
 }
 
 /** A snapshot of the host's actor, as {@link AuthActorRef} names it: its state value (an object in nested states; select with the view's `state` or `authActorOf()`'s `matches()`) and its status. */
