@@ -225,8 +225,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     if (request.request !== 'access_token') return failureAnswer(`unknown request "${request.request}"`, 'This agent answers access_token, status and stop.');
     const chosen = chooseLogin(request, await scan().catch(() => logins()));
     if (typeof chosen !== 'string') return failureAnswer(chosen.error, chosen.info);
+    const reach = optionsOfKey(chosen);
     // A DPoP-bound token is worth nothing without its key, and the key stays with the store: it is not served.
-    if (optionsOfKey(chosen).dpop === true) {
+    if (reach.dpop === true) {
       return failureAnswer('the login is DPoP-bound', 'Its tokens need a proof signed with a key that stays in the store; use the library (authenticatedFetch) with that store instead of the agent.');
     }
     const wanted = Math.max(0, request.min_valid_period ?? 0);
@@ -234,7 +235,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     // The token kept fresh serves while it has what the client asks left (oidc-agent's min_valid_period, not our 60 s floor).
     if (entry?.token && entry.token.expires - nowSeconds() > Math.max(wanted, 1)) return successAnswer(entry.token, issuerOf(chosen));
     try {
-      const token = await reauthenticate({ ...optionsOfKey(chosen), store, interactive: false });
+      const token = await reauthenticate({ ...reach, store, interactive: false });
       keep(chosen, token);
       return successAnswer(token, issuerOf(chosen));
     } catch (error) {
